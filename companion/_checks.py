@@ -1,0 +1,69 @@
+"""Input checks shared by every implementation.
+
+Every message has the form ``"<argument>: expected <what>, got <what came>"`` so a reader sees at
+once which argument is wrong and why. Checks of shapes, dtypes and hyperparameters always run;
+checks of array values need the data on the host and are skipped with ``validate=False``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+REDUCTIONS = ("none", "sum", "mean", "weighted_mean")
+
+
+def fail(error: type[Exception], name: str, expected: str, got: object) -> None:
+    """Raise ``error`` with the project's message form."""
+    raise error(f"{name}: expected {expected}, got {got}")
+
+
+def check_reduction(reduction: object) -> str:
+    if not isinstance(reduction, str):
+        fail(TypeError, "reduction", f"one of {REDUCTIONS}", f"{type(reduction).__name__}")
+    if reduction not in REDUCTIONS:
+        fail(ValueError, "reduction", f"one of {REDUCTIONS}", repr(reduction))
+    return reduction
+
+
+def check_number(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+) -> float:
+    """A real, finite Python or NumPy scalar in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        fail(TypeError, name, "a real number", f"{type(value).__name__}")
+    value = float(value)
+    lo = "(" if low_open else "["
+    interval = f"a finite number in {lo}{'-inf' if low is None else low}, "
+    interval += f"{'inf' if high is None else high}]"
+    if (
+        not math.isfinite(value)
+        or (low is not None and (value < low or (low_open and value == low)))
+        or (high is not None and value > high)
+    ):
+        fail(ValueError, name, interval, value)
+    return value
+
+
+def broadcast_shape(name: str, shape: tuple, to: tuple, what: str) -> tuple:
+    """The shape ``shape`` takes when padded on the right with ones to the rank of ``to``.
+
+    Weights of shape ``(batch,)`` for labels of shape ``(batch, height, width)`` thus apply per
+    sample, as Keras' ``sample_weight`` does. Raises if they then do not broadcast to ``to``.
+    """
+    if len(shape) > len(to):
+        fail(ValueError, name, f"at most {len(to)} dimensions to broadcast to {what} {to}", shape)
+    padded = tuple(shape) + (1,) * (len(to) - len(shape))
+    if any(s not in (1, t) for s, t in zip(padded, to, strict=True)):
+        fail(ValueError, name, f"a shape that broadcasts to {what} {to}", tuple(shape))
+    return padded
+
+
+def check_not_empty(name: str, shape: tuple) -> None:
+    if math.prod(shape) == 0:
+        fail(ValueError, name, "a batch of at least one element", f"an empty array of shape {shape}")

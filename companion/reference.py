@@ -1,0 +1,607 @@
+r"""Reference implementations of weighted losses, written once against the Python array API.
+
+Each function takes NumPy, CuPy or PyTorch arrays (or any array the
+`array-api-compat <https://data-apis.org/array-api-compat/>`_ package knows), computes in the
+namespace and on the device of its inputs, and returns an array of that namespace. These are the
+ground truth that every framework module of :mod:`companion` is tested against.
+
+Conventions shared by every implementation:
+
+* ``logits`` have the class axis **last**: shape ``[..., num_classes]``; integer ``labels`` have
+  the leading shape ``[...]``. (The framework modules follow their framework's own convention.)
+* ``class_weight`` has one value per class and is looked up by each element's label;
+  ``sample_weight`` is broadcast to the labels' shape after padding it with trailing axes of
+  size one, so a ``[batch]`` weight applies per sample. An element's weight :math:`w_i` is their
+  product.
+* ``reduction`` is ``"none"`` (:math:`w_i\ell_i`), ``"sum"`` (:math:`\sum_i w_i\ell_i`),
+  ``"mean"`` (:math:`\sum_i w_i\ell_i / N`) or ``"weighted_mean"``
+  (:math:`\sum_i w_i\ell_i / \sum_i w_i`).
+* ``validate=False`` skips the checks that read array values (label ranges, weight signs, the sum
+  of the weights), which would copy data from a GPU to the host; shape checks always run.
+
+Logits are never exponentiated unshifted, so finite inputs (float32 logits of :math:`\pm 10^4`
+included) give a finite loss and a finite gradient.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+
+from array_api_compat import array_namespace
+from array_api_compat import device as _device
+
+from companion._checks import (
+    broadcast_shape,
+    check_not_empty,
+    check_number,
+    check_reduction,
+    fail,
+)
+
+__all__ = [
+    "cost_sensitive_cross_entropy",
+    "dice_loss",
+    "focal_loss",
+    "huber_grad",
+    "huber_loss",
+    "sigmoid_cross_entropy",
+    "sigmoid_focal_loss",
+    "softmax_cross_entropy",
+]
+
+
+# ----------------------------------------------------------------------------- input handling
+
+
+def _namespace(name, x):
+    try:
+        return array_namespace(x)
+    except TypeError:
+        fail(TypeError, name, "an array (NumPy, CuPy, PyTorch or array API)", type(x).__name__)
+
+
+def _check_floating(xp, name, x):
+    if not xp.isdtype(x.dtype, "real floating"):
+        fail(TypeError, name, "a real floating-point array", f"dtype {x.dtype}")
+
+
+def _as_array(xp, name, value, like):
+    """``value`` (array, sequence or scalar) as an array of ``like``'s dtype and device."""
+    try:
+        return xp.asarray(value, dtype=like.dtype, device=_device(like))
+    except (TypeError, ValueError, RuntimeError) as e:
+        fail(TypeError, name, "an array, a sequence of numbers or a number", f"{value!r} ({e})")
+
+
+def _check_finite_nonnegative(xp, name, w):
+    if not bool(xp.all(xp.isfinite(w))) or bool(xp.any(w < 0)):
+        fail(ValueError, name, "finite, non-negative weights", _summary(xp, w))
+
+
+def _summary(xp, w):
+    lo, hi = float(xp.min(w)), float(xp.max(w))
+    finite = bool(xp.all(xp.isfinite(w)))
+    return f"values from {lo:g} to {hi:g}" + ("" if finite else " (not all finite)")
+
+
+def _check_labels(xp, labels, logits, validate):
+    """Integer class indices of shape ``logits.shape[:-1]`` in ``[0, num_classes)``."""
+    labels_xp = _namespace("labels", labels)
+    if labels_xp is not xp:
+        fail(TypeError, "labels", f"an array of the same kind as logits ({xp.__name__})",
+             type(labels).__name__)
+    if not xp.isdtype(labels.dtype, "integral"):
+        fail(TypeError, "labels", "an integer array of class indices (not one-hot)",
+             f"dtype {labels.dtype}")
+    if logits.ndim < 1 or tuple(labels.shape) != tuple(logits.shape[:-1]):
+        fail(ValueError, "labels",
+             f"shape {tuple(logits.shape[:-1])} (the logits' shape without the class axis)",
+             f"shape {tuple(labels.shape)}")
+    check_not_empty("labels", tuple(labels.shape))
+    n_classes = logits.shape[-1]
+    if validate and (bool(xp.any(labels < 0)) or bool(xp.any(labels >= n_classes))):
+        fail(ValueError, "labels", f"class indices in [0, {n_classes})",
+             f"values from {int(xp.min(labels))} to {int(xp.max(labels))}")
+
+
+def _check_targets(xp, targets, logits, validate, name="targets"):
+    """Probabilities or 0/1 targets of the same shape as ``logits``."""
+    if _namespace(name, targets) is not xp:
+        fail(TypeError, name, f"an array of the same kind as the logits ({xp.__name__})",
+             type(targets).__name__)
+    if tuple(targets.shape) != tuple(logits.shape):
+        fail(ValueError, name, f"shape {tuple(logits.shape)}", f"shape {tuple(targets.shape)}")
+    check_not_empty(name, tuple(targets.shape))
+    targets = xp.astype(targets, logits.dtype)
+    if validate and (bool(xp.any(targets < 0)) or bool(xp.any(targets > 1))
+                     or not bool(xp.all(xp.isfinite(targets)))):
+        fail(ValueError, name, "values in [0, 1]", _summary(xp, targets))
+    return targets
+
+
+def _class_weight_table(xp, class_weight, n_classes, like, validate, name="class_weight"):
+    """One weight per class as an array; a ``{class: weight}`` dict defaults missing classes to 1."""
+    if isinstance(class_weight, Mapping):
+        table = [1.0] * n_classes
+        for key, value in class_weight.items():
+            if isinstance(key, bool) or not isinstance(key, numbers.Integral) or not 0 <= key < n_classes:
+                fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
+            table[key] = value
+        class_weight = table
+    w = _as_array(xp, name, class_weight, like)
+    if w.ndim == 0:
+        fail(ValueError, name, f"one weight per class, shape ({n_classes},)", "a scalar")
+    if tuple(w.shape) != (n_classes,):
+        fail(ValueError, name, f"one weight per class, shape ({n_classes},)",
+             f"shape {tuple(w.shape)}")
+    if validate:
+        _check_finite_nonnegative(xp, name, w)
+    return w
+
+
+def _sample_weight(xp, sample_weight, shape, like, validate, name="sample_weight", what="labels"):
+    """``sample_weight`` broadcast to ``shape`` (trailing axes of size one added first)."""
+    w = _as_array(xp, name, sample_weight, like)
+    w = xp.reshape(w, broadcast_shape(name, tuple(w.shape), tuple(shape), f"the {what}' shape"))
+    if validate:
+        _check_finite_nonnegative(xp, name, w)
+    return xp.broadcast_to(w, tuple(shape))
+
+
+def _one_hot(xp, labels, n_classes):
+    """Boolean one-hot mask of shape ``labels.shape + (n_classes,)``."""
+    classes = xp.arange(n_classes, dtype=labels.dtype, device=_device(labels))
+    return xp.expand_dims(labels, axis=-1) == classes
+
+
+def _pick(xp, one_hot, values):
+    """``values[..., label]`` for every element, written as a masked sum so it runs everywhere."""
+    return xp.sum(xp.where(one_hot, values, xp.zeros_like(values)), axis=-1)
+
+
+def _multiply(a, b):
+    if a is None:
+        return b
+    return a if b is None else a * b
+
+
+def _reduce(xp, loss, weight, reduction, validate, weight_name="the weights"):
+    """Apply the element weights and the reduction (see the module docstring)."""
+    if weight is not None:
+        loss = loss * weight
+    if reduction == "none":
+        return loss
+    total = xp.sum(loss)
+    if reduction == "sum":
+        return total
+    if reduction == "mean" or weight is None:
+        return total / math.prod(loss.shape)
+    denominator = xp.sum(weight)
+    if validate and not float(denominator) > 0:
+        fail(ValueError, weight_name, "a positive sum for reduction='weighted_mean'",
+             "weights that sum to 0")
+    # With validate=False an all-zero weight gives 0 rather than 0/0.
+    return total / xp.where(denominator > 0, denominator, xp.ones_like(denominator))
+
+
+def _softplus(xp, x):
+    """log(1 + exp(x)), finite with a finite gradient for every finite x."""
+    return xp.logaddexp(xp.zeros_like(x), x)
+
+
+def _log_softmax(xp, logits):
+    shifted = logits - xp.max(logits, axis=-1, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
+
+
+def _modulating_factor(xp, one_minus_p, gamma):
+    """(1 - p_t)^gamma with a finite gradient where 1 - p_t underflows to 0 and gamma < 1."""
+    tiny = xp.finfo(one_minus_p.dtype).tiny
+    safe = xp.where(one_minus_p > tiny, one_minus_p, xp.full_like(one_minus_p, tiny))
+    return safe**gamma
+
+
+# ----------------------------------------------------------------------------- cross-entropy
+
+
+def softmax_cross_entropy(
+    logits, labels, *, class_weight=None, sample_weight=None, reduction="mean", validate=True
+):
+    r"""Softmax cross-entropy with integer labels and per-class and per-sample weights.
+
+    .. math::
+
+        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        w_i = \text{class\_weight}_{y_i} \cdot \text{sample\_weight}_i
+
+    Args:
+      logits: ``[..., num_classes]`` real floating array.
+      labels: ``[...]`` integer class indices in ``[0, num_classes)``.
+      class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict
+        (missing classes weigh 1).
+      sample_weight: non-negative weights broadcastable to ``labels.shape`` after trailing axes
+        of size one are added (``[batch]`` weights apply per sample).
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``. With ``class_weight``
+        alone, ``"weighted_mean"`` is PyTorch's ``CrossEntropyLoss(weight=...)``.
+      validate: check label ranges and weight signs (reads values on the host).
+
+    Returns:
+      The reduced loss (a 0-d array), or ``[...]`` per-element weighted losses for ``"none"``.
+
+    Example:
+      >>> import numpy as np
+      >>> logits, labels = np.array([[2.0, 0.0], [2.0, 0.0]]), np.array([0, 1])
+      >>> round(float(softmax_cross_entropy(logits, labels, class_weight=[1.0, 3.0])), 4)
+      3.2539
+      >>> round(float(softmax_cross_entropy(
+      ...     logits, labels, class_weight=[1.0, 3.0], reduction="weighted_mean")), 4)
+      1.6269
+
+    References:
+      King & Zeng (2001); PyTorch ``torch.nn.CrossEntropyLoss`` for the ``weighted_mean`` form.
+    """
+    check_reduction(reduction)
+    xp = _namespace("logits", logits)
+    _check_floating(xp, "logits", logits)
+    _check_labels(xp, labels, logits, validate)
+    n_classes = logits.shape[-1]
+    one_hot = _one_hot(xp, labels, n_classes)
+    loss = -_pick(xp, one_hot, _log_softmax(xp, logits))
+    weight = None
+    if class_weight is not None:
+        table = _class_weight_table(xp, class_weight, n_classes, logits, validate)
+        weight = _pick(xp, one_hot, table)
+    if sample_weight is not None:
+        weight = _multiply(weight, _sample_weight(xp, sample_weight, labels.shape, logits, validate))
+    return _reduce(xp, loss, weight, reduction, validate)
+
+
+def sigmoid_cross_entropy(
+    logits,
+    targets,
+    *,
+    class_weight=None,
+    sample_weight=None,
+    pos_weight=None,
+    reduction="mean",
+    validate=True,
+):
+    r"""Binary / multi-label sigmoid cross-entropy with class, sample and positive weights.
+
+    .. math::
+
+        \ell_i = -\big[\, p\, t_i \log\sigma(z_i) + (1 - t_i)\log(1 - \sigma(z_i)) \big]
+               = p\, t_i\,\operatorname{softplus}(-z_i) + (1 - t_i)\operatorname{softplus}(z_i)
+
+    where :math:`p` is ``pos_weight`` (it scales only the positive term, as in TensorFlow's
+    ``weighted_cross_entropy_with_logits`` and PyTorch's ``BCEWithLogitsLoss(pos_weight=)``), and
+    :math:`w_i` is ``class_weight`` of the element's column times ``sample_weight``.
+
+    Args:
+      logits: ``[..., num_labels]`` real floating array (any shape; the last axis holds the labels).
+      targets: same shape, values in ``[0, 1]`` (0/1 labels or probabilities).
+      class_weight: ``[num_labels]`` weights, one per column of the last axis.
+      sample_weight: weights broadcastable to ``targets.shape`` after trailing axes of size one
+        are added.
+      pos_weight: a number or ``[num_labels]`` weights for the positive term.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check target ranges and weight signs (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> z, t = np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]])
+      >>> round(float(sigmoid_cross_entropy(z, t, pos_weight=3.0, reduction="sum")), 4)
+      2.7726
+
+    References:
+      TensorFlow ``tf.nn.weighted_cross_entropy_with_logits``; Elkan (2001) on costs and weights.
+    """
+    check_reduction(reduction)
+    xp = _namespace("logits", logits)
+    _check_floating(xp, "logits", logits)
+    targets = _check_targets(xp, targets, logits, validate)
+    if logits.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension", "a scalar")
+    positive = targets * _softplus(xp, -logits)
+    if pos_weight is not None:
+        p = _as_array(xp, "pos_weight", pos_weight, logits)
+        if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != logits.shape[-1]):
+            fail(ValueError, "pos_weight",
+                 f"a number or one weight per label, shape ({logits.shape[-1]},)",
+                 f"shape {tuple(p.shape)}")
+        if validate:
+            _check_finite_nonnegative(xp, "pos_weight", p)
+        positive = positive * p
+    loss = positive + (1 - targets) * _softplus(xp, logits)
+    weight = None
+    if class_weight is not None:
+        weight = _class_weight_table(xp, class_weight, logits.shape[-1], logits, validate)
+    if sample_weight is not None:
+        weight = _multiply(
+            weight, _sample_weight(xp, sample_weight, logits.shape, logits, validate, what="targets")
+        )
+    if weight is not None:
+        weight = xp.broadcast_to(weight, tuple(logits.shape))
+    return _reduce(xp, loss, weight, reduction, validate)
+
+
+# ----------------------------------------------------------------------------- focal losses
+
+
+def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+    r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
+
+    .. math::
+
+        \ell_i = -\alpha_{y_i}\,(1 - p_{i,y_i})^{\gamma}\,\log p_{i,y_i}, \qquad
+        p_i = \operatorname{softmax}(z_i)
+
+    A scalar ``alpha`` multiplies every class alike (as Keras' ``CategoricalFocalCrossentropy``
+    does); a ``[num_classes]`` vector is looked up by label. :math:`\alpha_{y_i}` is the element's
+    weight, so ``reduction="weighted_mean"`` divides by :math:`\sum_i \alpha_{y_i}`. With
+    ``gamma=0`` and ``alpha=class_weight`` this is :func:`softmax_cross_entropy` with that
+    ``class_weight``, for every reduction.
+
+    Args:
+      logits: ``[..., num_classes]`` real floating array.
+      labels: ``[...]`` integer class indices.
+      alpha: ``None``, a non-negative number, or ``[num_classes]`` non-negative weights.
+      gamma: focusing parameter, ``gamma >= 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges and weight signs (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> logits = np.array([[3.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+      >>> [round(float(v), 4) for v in focal_loss(logits, np.array([0, 0]), reduction="none")]
+      [0.0008, 0.4883]
+
+    References:
+      Lin, Goyal, Girshick, He & Dollár, "Focal Loss for Dense Object Detection", ICCV 2017.
+    """
+    check_reduction(reduction)
+    gamma = check_number("gamma", gamma, low=0.0)
+    xp = _namespace("logits", logits)
+    _check_floating(xp, "logits", logits)
+    _check_labels(xp, labels, logits, validate)
+    n_classes = logits.shape[-1]
+    one_hot = _one_hot(xp, labels, n_classes)
+    log_p = _pick(xp, one_hot, _log_softmax(xp, logits))
+    loss = -_modulating_factor(xp, -xp.expm1(log_p), gamma) * log_p
+    weight = None
+    if alpha is not None:
+        if _is_per_class(alpha):
+            weight = _pick(xp, one_hot,
+                           _class_weight_table(xp, alpha, n_classes, logits, validate, "alpha"))
+        else:
+            weight = xp.full_like(loss, check_number("alpha", _scalar(alpha), low=0.0))
+    return _reduce(xp, loss, weight, reduction, validate, "alpha")
+
+
+def _is_per_class(value):
+    if hasattr(value, "ndim"):
+        return value.ndim > 0
+    return isinstance(value, Mapping | list | tuple)
+
+
+def _scalar(value):
+    return float(value) if getattr(value, "ndim", None) == 0 else value
+
+
+def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mean", validate=True):
+    r"""Binary / multi-label focal loss in the RetinaNet form.
+
+    .. math::
+
+        \ell_i = \alpha_{t,i}\,(1 - p_{t,i})^{\gamma}\,\mathrm{BCE}(z_i, t_i), \quad
+        p_{t} = p\,t + (1 - p)(1 - t), \quad \alpha_t = \alpha\,t + (1 - \alpha)(1 - t)
+
+    with :math:`p = \sigma(z)`. ``alpha`` weighs the positives and ``1 - alpha`` the negatives;
+    ``alpha=None`` weighs neither. :math:`\alpha_t` is the element's weight for
+    ``reduction="weighted_mean"``.
+
+    Args:
+      logits: real floating array of any shape.
+      targets: same shape, values in ``[0, 1]``.
+      alpha: ``None`` or a number in ``[0, 1]``.
+      gamma: focusing parameter, ``gamma >= 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check target ranges (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> round(float(sigmoid_focal_loss(np.array([0.0]), np.array([1.0]))), 4)
+      0.0433
+
+    References:
+      Lin et al., ICCV 2017; torchvision ``torchvision.ops.sigmoid_focal_loss``.
+    """
+    check_reduction(reduction)
+    gamma = check_number("gamma", gamma, low=0.0)
+    if alpha is not None:
+        alpha = check_number("alpha", alpha, low=0.0, high=1.0)
+    xp = _namespace("logits", logits)
+    _check_floating(xp, "logits", logits)
+    targets = _check_targets(xp, targets, logits, validate)
+    softplus_neg, softplus_pos = _softplus(xp, -logits), _softplus(xp, logits)
+    bce = targets * softplus_neg + (1 - targets) * softplus_pos
+    # 1 - p_t = t (1 - p) + (1 - t) p, with p = exp(-softplus(-z)) and 1 - p = exp(-softplus(z)).
+    one_minus_p_t = targets * xp.exp(-softplus_pos) + (1 - targets) * xp.exp(-softplus_neg)
+    loss = _modulating_factor(xp, one_minus_p_t, gamma) * bce
+    weight = None if alpha is None else alpha * targets + (1 - alpha) * (1 - targets)
+    return _reduce(xp, loss, weight, reduction, validate, "alpha")
+
+
+# ----------------------------------------------------------------------------- regression
+
+
+def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True):
+    r"""Huber loss: quadratic for small residuals, linear for large ones.
+
+    .. math::
+
+        \ell_i = \begin{cases} \tfrac12 d_i^2 & |d_i| \le \delta \\
+                 \delta\,(|d_i| - \tfrac12\delta) & |d_i| > \delta \end{cases},
+        \qquad d_i = \text{prediction}_i - \text{target}_i
+
+    Written as :math:`\tfrac12 q^2 + \delta(|d| - q)` with :math:`q = \min(|d|, \delta)`, which
+    has a finite gradient everywhere (no branch is ever evaluated outside its domain).
+    ``torch.nn.HuberLoss(delta=δ)`` and ``keras.losses.Huber(delta=δ)`` compute the same.
+
+    Args:
+      prediction: real floating array of any shape.
+      target: array of the same shape.
+      delta: threshold between the quadratic and linear parts, ``delta > 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (the last equals
+        ``"mean"``: there are no weights).
+      validate: unused here (there are no values to check); kept for a uniform signature.
+
+    Example:
+      >>> import numpy as np
+      >>> huber_loss(np.array([0.5, 3.0]), np.zeros(2), reduction="none").tolist()
+      [0.125, 2.5]
+
+    References:
+      Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 35(1), 1964.
+    """
+    check_reduction(reduction)
+    delta = check_number("delta", delta, low=0.0, low_open=True)
+    residual = _residual(prediction, target)
+    xp = array_namespace(residual)
+    size = xp.abs(residual)
+    q = xp.where(size <= delta, size, xp.full_like(size, delta))
+    return _reduce(xp, 0.5 * q * q + delta * (size - q), None, reduction, validate)
+
+
+def huber_grad(prediction, target, *, delta=1.0):
+    r"""The derivative of the element-wise Huber loss with respect to ``prediction``.
+
+    .. math::
+
+        \frac{\partial \ell_i}{\partial \text{prediction}_i} = \operatorname{clip}(d_i, -\delta, \delta)
+
+    It is continuous at :math:`|d| = \delta`, where both pieces give :math:`\pm\delta`. The
+    gradient of ``huber_loss(..., reduction="sum")`` is exactly this array.
+
+    Example:
+      >>> import numpy as np
+      >>> huber_grad(np.array([0.5, 3.0, -3.0]), np.zeros(3)).tolist()
+      [0.5, 1.0, -1.0]
+    """
+    delta = check_number("delta", delta, low=0.0, low_open=True)
+    residual = _residual(prediction, target)
+    xp = array_namespace(residual)
+    return xp.clip(residual, -delta, delta)
+
+
+def _residual(prediction, target):
+    xp = _namespace("prediction", prediction)
+    _check_floating(xp, "prediction", prediction)
+    if _namespace("target", target) is not xp:
+        fail(TypeError, "target", f"an array of the same kind as prediction ({xp.__name__})",
+             type(target).__name__)
+    if tuple(target.shape) != tuple(prediction.shape):
+        fail(ValueError, "target", f"shape {tuple(prediction.shape)} (the prediction's)",
+             f"shape {tuple(target.shape)}")
+    check_not_empty("prediction", tuple(prediction.shape))
+    return prediction - xp.astype(target, prediction.dtype)
+
+
+# ----------------------------------------------------------------------------- segmentation
+
+
+def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=True):
+    r"""Soft Dice loss, one value per sample.
+
+    .. math::
+
+        \ell_n = 1 - \frac{2\sum_k p_{n,k} t_{n,k} + s}{\sum_k p_{n,k} + \sum_k t_{n,k} + s}
+
+    where :math:`k` runs over every axis but the first (pixels, and classes if there are any) and
+    :math:`s` is ``smooth``. ``reduction`` then works over the samples (``"weighted_mean"`` equals
+    ``"mean"``: there are no weights).
+
+    Args:
+      probabilities: ``[batch, ...]`` predicted probabilities in ``[0, 1]``.
+      targets: same shape, values in ``[0, 1]``.
+      smooth: ``smooth > 0``; it keeps an empty mask predicted empty at loss 0 instead of 0/0.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check that both inputs lie in ``[0, 1]`` (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> p = np.array([[[0.9, 0.1], [0.2, 0.8]]])
+      >>> t = np.array([[[1.0, 0.0], [0.0, 1.0]]])
+      >>> round(float(dice_loss(p, t)), 4)
+      0.12
+
+    References:
+      Milletari, Navab & Ahmadi, "V-Net", 3DV 2016; Ronneberger et al. (2015) for the U-Net setting.
+    """
+    check_reduction(reduction)
+    smooth = check_number("smooth", smooth, low=0.0, low_open=True)
+    xp = _namespace("probabilities", probabilities)
+    _check_floating(xp, "probabilities", probabilities)
+    if probabilities.ndim < 2:
+        fail(ValueError, "probabilities", "shape [batch, ...] with at least two dimensions",
+             f"shape {tuple(probabilities.shape)}")
+    targets = _check_targets(xp, targets, probabilities, validate)
+    if validate and (bool(xp.any(probabilities < 0)) or bool(xp.any(probabilities > 1))):
+        fail(ValueError, "probabilities", "values in [0, 1]", _summary(xp, probabilities))
+    axes = tuple(range(1, probabilities.ndim))
+    overlap = xp.sum(probabilities * targets, axis=axes)
+    total = xp.sum(probabilities, axis=axes) + xp.sum(targets, axis=axes)
+    return _reduce(xp, 1 - (2 * overlap + smooth) / (total + smooth), None, reduction, validate)
+
+
+def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean", validate=True):
+    r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
+
+    .. math::
+
+        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        w_i = C[y_i, \hat y_i], \quad \hat y_i = \arg\max_j z_{ij}
+
+    The weight depends on the predicted class but carries no gradient (``argmax`` has none): it
+    rescales each element's cross-entropy by how costly its current mistake is. Works for any
+    leading shape, so every pixel of a segmentation map gets its own cost.
+
+    Args:
+      logits: ``[..., num_classes]`` real floating array.
+      labels: ``[...]`` integer class indices.
+      cost_matrix: ``[num_classes, num_classes]`` non-negative costs, row = true class,
+        column = predicted class.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (divides by the sum of
+        the costs).
+      validate: check label ranges and cost signs (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> cost = np.array([[1.0, 1.0], [5.0, 1.0]])  # missing class 1 costs 5
+      >>> logits = np.array([[2.0, 0.0], [2.0, 0.0]])
+      >>> [round(float(v), 4) for v in cost_sensitive_cross_entropy(
+      ...     logits, np.array([0, 1]), cost, reduction="none")]
+      [0.1269, 10.6346]
+
+    References:
+      Elkan, "The Foundations of Cost-Sensitive Learning", IJCAI 2001.
+    """
+    check_reduction(reduction)
+    xp = _namespace("logits", logits)
+    _check_floating(xp, "logits", logits)
+    _check_labels(xp, labels, logits, validate)
+    n_classes = logits.shape[-1]
+    cost = _as_array(xp, "cost_matrix", cost_matrix, logits)
+    if tuple(cost.shape) != (n_classes, n_classes):
+        fail(ValueError, "cost_matrix", f"shape ({n_classes}, {n_classes})",
+             f"shape {tuple(cost.shape)}")
+    if validate:
+        _check_finite_nonnegative(xp, "cost_matrix", cost)
+    loss = -_pick(xp, _one_hot(xp, labels, n_classes), _log_softmax(xp, logits))
+    predicted = xp.argmax(logits, axis=-1)
+    flat = xp.astype(labels, predicted.dtype) * n_classes + predicted
+    weight = xp.reshape(xp.take(xp.reshape(cost, (-1,)), xp.reshape(flat, (-1,)), axis=0),
+                        tuple(labels.shape))
+    return _reduce(xp, loss, weight, reduction, validate, "cost_matrix")

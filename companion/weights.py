@@ -1,0 +1,172 @@
+r"""Class weights from labels, and per-element weights from class and sample weights.
+
+Both functions take NumPy arrays or anything :func:`numpy.asarray` accepts (lists, CPU
+tensors), labels of any rank: ``[batch]`` for classification, ``[batch, height, width]`` for
+segmentation masks, ``[batch, time]`` for sequences.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+
+import numpy as np
+
+from companion._checks import broadcast_shape, check_not_empty, check_number, fail
+
+__all__ = ["class_weight", "merge_weights"]
+
+METHODS = ("balanced", "inverse_frequency", "effective_number")
+
+
+def _integer_labels(labels, name="labels"):
+    array = np.asarray(labels)
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.bool_)
+    ):
+        if np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and np.all(
+            array == np.round(array)
+        ):
+            array = array.astype(np.int64)
+        else:
+            fail(TypeError, name, "integer class indices", f"dtype {array.dtype}")
+    check_not_empty(name, array.shape)
+    if np.any(array < 0):
+        fail(ValueError, name, "class indices >= 0", f"a minimum of {int(array.min())}")
+    return array.astype(np.int64)
+
+
+def class_weight(labels, n_classes=None, *, method="balanced", beta=0.999):
+    r"""One weight per class, computed from how often each class occurs in ``labels``.
+
+    With :math:`n` labels, :math:`k` classes and :math:`n_c` occurrences of class :math:`c`:
+
+    * ``"balanced"``: :math:`w_c = n / (k\, n_c)`, scikit-learn's
+      ``compute_class_weight("balanced", ...)``; the weighted class counts are all equal to
+      :math:`n/k` and the weights average 1 over the samples.
+    * ``"inverse_frequency"``: :math:`w_c = n / n_c`, one over the class frequency.
+    * ``"effective_number"``: :math:`w_c \propto (1 - \beta) / (1 - \beta^{n_c})`, normalised so
+      that :math:`\sum_c w_c = k` (Cui et al., 2019). :math:`\beta = 0` gives equal weights and
+      :math:`\beta \to 1` approaches inverse frequency.
+
+    Args:
+      labels: integer class indices of any shape (every element counts once).
+      n_classes: the number of classes :math:`k`; defaults to ``max(labels) + 1``. Every class
+        must occur at least once, or its weight would be infinite.
+      method: ``"balanced"``, ``"inverse_frequency"`` or ``"effective_number"``.
+      beta: for ``"effective_number"``, a number in ``[0, 1)``.
+
+    Returns:
+      A float64 array of shape ``[n_classes]``.
+
+    Example:
+      >>> class_weight([0, 0, 0, 1]).tolist()
+      [0.6666666666666666, 2.0]
+
+    References:
+      King & Zeng (2001) and scikit-learn for ``"balanced"``; Cui, Jia, Lin, Song & Belongie,
+      "Class-Balanced Loss Based on Effective Number of Samples", CVPR 2019.
+    """
+    if method not in METHODS:
+        fail(ValueError, "method", f"one of {METHODS}", repr(method))
+    beta = check_number("beta", beta, low=0.0, high=1.0)
+    if beta == 1.0:
+        fail(ValueError, "beta", "a number in [0, 1)", beta)
+    array = _integer_labels(labels)
+    if n_classes is None:
+        n_classes = int(array.max()) + 1
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
+        fail(TypeError, "n_classes", "an integer", type(n_classes).__name__)
+    if n_classes < 1 or array.max() >= n_classes:
+        fail(ValueError, "n_classes", f"an integer > max(labels) = {int(array.max())}", n_classes)
+    counts = np.bincount(array.ravel(), minlength=n_classes).astype(np.float64)
+    if np.any(counts == 0):
+        missing = np.flatnonzero(counts == 0).tolist()
+        fail(ValueError, "labels", f"every class in [0, {n_classes}) at least once "
+             "(a class that never occurs has no finite weight)", f"no element of class {missing}")
+    if method == "balanced":
+        return counts.sum() / (n_classes * counts)
+    if method == "inverse_frequency":
+        return counts.sum() / counts
+    # 1 - beta**n computed as -expm1(n log beta), exact for beta close to 1.
+    effective = -np.expm1(counts * np.log(beta)) / (1.0 - beta) if beta > 0 else np.ones_like(counts)
+    weights = 1.0 / effective
+    return weights * n_classes / weights.sum()
+
+
+def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=False):
+    r"""The per-element weight :math:`w = \text{class\_weight}[y] \cdot \text{sample\_weight}`.
+
+    This is what Keras 2 (tf-keras) did when ``fit`` got both ``class_weight`` and
+    ``sample_weight``, and what Keras 3 refuses to do; pass the result to ``fit`` as
+    ``sample_weight``. It works for labels of any rank, so a segmentation mask gets a weight map.
+
+    Args:
+      labels: integer labels of any shape ``[batch, ...]``, or, with ``one_hot=True``, one-hot
+        (or probability) labels ``[batch, ..., num_classes]`` whose class is the argmax of the
+        last axis.
+      class_weight: one weight per class as a sequence or array, or a ``{class: weight}`` dict
+        (missing classes weigh 1). ``None`` weighs every class 1.
+      sample_weight: weights broadcastable to the (sparse) labels' shape after trailing axes of
+        size one are added, so ``[batch]`` weights apply per sample. ``None`` weighs every
+        sample 1.
+      one_hot: whether ``labels`` carries a class axis last.
+
+    Returns:
+      A float64 array of the sparse labels' shape.
+
+    Example:
+      >>> merge_weights([0, 1, 1], class_weight={1: 3.0}, sample_weight=[0.5, 1.0, 2.0]).tolist()
+      [0.5, 3.0, 6.0]
+    """
+    if one_hot:
+        dense = np.asarray(labels)
+        if dense.ndim < 1 or not (np.issubdtype(dense.dtype, np.number) or dense.dtype == bool):
+            fail(ValueError, "labels", "one-hot labels [batch, ..., num_classes]",
+                 f"shape {dense.shape} of dtype {dense.dtype}")
+        check_not_empty("labels", dense.shape)
+        n_classes = dense.shape[-1]
+        sparse = np.argmax(dense, axis=-1)
+    else:
+        sparse = _integer_labels(labels)
+        n_classes = int(sparse.max()) + 1
+    weight = np.ones(sparse.shape)
+    if class_weight is not None:
+        table = _class_table(class_weight, n_classes, one_hot)
+        if sparse.max() >= table.shape[0]:
+            fail(ValueError, "labels", f"class indices below len(class_weight) = {table.shape[0]}",
+                 f"a maximum of {int(sparse.max())}")
+        weight = table[sparse]
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        sw = sw.reshape(broadcast_shape("sample_weight", sw.shape, sparse.shape, "the labels'"))
+        _nonnegative("sample_weight", sw)
+        weight = weight * sw
+    return np.broadcast_to(weight, sparse.shape).astype(np.float64)
+
+
+def _class_table(class_weight, n_classes, exact):
+    if isinstance(class_weight, Mapping):
+        for key in class_weight:
+            if isinstance(key, bool) or not isinstance(key, numbers.Integral) or key < 0:
+                fail(ValueError, "class_weight", "non-negative integer class keys", repr(key))
+        size = max(n_classes, max(class_weight, default=-1) + 1)
+        table = np.ones(size)
+        for key, value in class_weight.items():
+            table[key] = value
+    else:
+        table = np.asarray(class_weight, dtype=np.float64)
+        if table.ndim != 1:
+            fail(ValueError, "class_weight", "one weight per class (a 1-D sequence)",
+                 f"shape {table.shape}")
+    if exact and table.shape[0] != n_classes:
+        fail(ValueError, "class_weight", f"{n_classes} weights (one per class of the one-hot axis)",
+             f"{table.shape[0]}")
+    _nonnegative("class_weight", table)
+    return table
+
+
+def _nonnegative(name, array):
+    if not np.all(np.isfinite(array)) or np.any(array < 0):
+        fail(ValueError, name, "finite, non-negative weights",
+             f"values from {np.min(array):g} to {np.max(array):g}")
