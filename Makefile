@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: env book test lint lock bench clean
+.PHONY: env book test lock clean
 
 env:
 	@bash scripts/venv.sh setup
@@ -13,12 +13,10 @@ book: env
 test: env
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check companion tests scripts
 
 lock:
 	bash scripts/venv.sh lock
-
-bench: env
-	$(BIN)/python benchmarks/losses.py
 
 clean:
 	rm -rf _build

@@ -34,7 +34,7 @@ def check_number(
     high: float | None = None,
     low_open: bool = False,
 ) -> float:
-    """A real, finite Python or NumPy scalar in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+    """A real, finite scalar in ``[low, high]``, or ``(low, high]`` if ``low_open``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         fail(TypeError, name, "a real number", f"{type(value).__name__}")
     value = float(value)
@@ -66,4 +66,6 @@ def broadcast_shape(name: str, shape: tuple, to: tuple, what: str) -> tuple:
 
 def check_not_empty(name: str, shape: tuple) -> None:
     if math.prod(shape) == 0:
-        fail(ValueError, name, "a batch of at least one element", f"an empty array of shape {shape}")
+        fail(
+            ValueError, name, "a batch of at least one element", f"an empty array of shape {shape}"
+        )

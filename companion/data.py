@@ -77,8 +77,12 @@ def imbalanced_digits(n_classes=4, *, imbalance=0.05, test_per_class=40, seed=0)
     for c in range(n_classes):
         index = rng.permutation(np.flatnonzero(y == c))
         if test_per_class >= index.size:
-            fail(ValueError, "test_per_class", f"fewer than the {index.size} images of digit {c}",
-                 test_per_class)
+            fail(
+                ValueError,
+                "test_per_class",
+                f"fewer than the {index.size} images of digit {c}",
+                test_per_class,
+            )
         test.append(index[:test_per_class])
         rest = index[test_per_class:]
         keep = max(1, round(rest.size * imbalance ** (c / (n_classes - 1))))

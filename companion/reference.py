@@ -90,43 +90,69 @@ def _check_labels(xp, labels, logits, validate):
     """Integer class indices of shape ``logits.shape[:-1]`` in ``[0, num_classes)``."""
     labels_xp = _namespace("labels", labels)
     if labels_xp is not xp:
-        fail(TypeError, "labels", f"an array of the same kind as logits ({xp.__name__})",
-             type(labels).__name__)
+        fail(
+            TypeError,
+            "labels",
+            f"an array of the same kind as logits ({xp.__name__})",
+            type(labels).__name__,
+        )
     if not xp.isdtype(labels.dtype, "integral"):
-        fail(TypeError, "labels", "an integer array of class indices (not one-hot)",
-             f"dtype {labels.dtype}")
+        fail(
+            TypeError,
+            "labels",
+            "an integer array of class indices (not one-hot)",
+            f"dtype {labels.dtype}",
+        )
     if logits.ndim < 1 or tuple(labels.shape) != tuple(logits.shape[:-1]):
-        fail(ValueError, "labels",
-             f"shape {tuple(logits.shape[:-1])} (the logits' shape without the class axis)",
-             f"shape {tuple(labels.shape)}")
+        fail(
+            ValueError,
+            "labels",
+            f"shape {tuple(logits.shape[:-1])} (the logits' shape without the class axis)",
+            f"shape {tuple(labels.shape)}",
+        )
     check_not_empty("labels", tuple(labels.shape))
     n_classes = logits.shape[-1]
     if validate and (bool(xp.any(labels < 0)) or bool(xp.any(labels >= n_classes))):
-        fail(ValueError, "labels", f"class indices in [0, {n_classes})",
-             f"values from {int(xp.min(labels))} to {int(xp.max(labels))}")
+        fail(
+            ValueError,
+            "labels",
+            f"class indices in [0, {n_classes})",
+            f"values from {int(xp.min(labels))} to {int(xp.max(labels))}",
+        )
 
 
 def _check_targets(xp, targets, logits, validate, name="targets"):
     """Probabilities or 0/1 targets of the same shape as ``logits``."""
     if _namespace(name, targets) is not xp:
-        fail(TypeError, name, f"an array of the same kind as the logits ({xp.__name__})",
-             type(targets).__name__)
+        fail(
+            TypeError,
+            name,
+            f"an array of the same kind as the logits ({xp.__name__})",
+            type(targets).__name__,
+        )
     if tuple(targets.shape) != tuple(logits.shape):
         fail(ValueError, name, f"shape {tuple(logits.shape)}", f"shape {tuple(targets.shape)}")
     check_not_empty(name, tuple(targets.shape))
     targets = xp.astype(targets, logits.dtype)
-    if validate and (bool(xp.any(targets < 0)) or bool(xp.any(targets > 1))
-                     or not bool(xp.all(xp.isfinite(targets)))):
+    if validate and (
+        bool(xp.any(targets < 0))
+        or bool(xp.any(targets > 1))
+        or not bool(xp.all(xp.isfinite(targets)))
+    ):
         fail(ValueError, name, "values in [0, 1]", _summary(xp, targets))
     return targets
 
 
 def _class_weight_table(xp, class_weight, n_classes, like, validate, name="class_weight"):
-    """One weight per class as an array; a ``{class: weight}`` dict defaults missing classes to 1."""
+    """One weight per class as an array; a ``{class: weight}`` dict weighs missing classes 1."""
     if isinstance(class_weight, Mapping):
         table = [1.0] * n_classes
         for key, value in class_weight.items():
-            if isinstance(key, bool) or not isinstance(key, numbers.Integral) or not 0 <= key < n_classes:
+            if (
+                isinstance(key, bool)
+                or not isinstance(key, numbers.Integral)
+                or not 0 <= key < n_classes
+            ):
                 fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
             table[key] = value
         class_weight = table
@@ -134,8 +160,12 @@ def _class_weight_table(xp, class_weight, n_classes, like, validate, name="class
     if w.ndim == 0:
         fail(ValueError, name, f"one weight per class, shape ({n_classes},)", "a scalar")
     if tuple(w.shape) != (n_classes,):
-        fail(ValueError, name, f"one weight per class, shape ({n_classes},)",
-             f"shape {tuple(w.shape)}")
+        fail(
+            ValueError,
+            name,
+            f"one weight per class, shape ({n_classes},)",
+            f"shape {tuple(w.shape)}",
+        )
     if validate:
         _check_finite_nonnegative(xp, name, w)
     return w
@@ -167,7 +197,7 @@ def _multiply(a, b):
     return a if b is None else a * b
 
 
-def _reduce(xp, loss, weight, reduction, validate, weight_name="the weights"):
+def _reduce(xp, loss, weight, reduction, validate, weight_name="class_weight * sample_weight"):
     """Apply the element weights and the reduction (see the module docstring)."""
     if weight is not None:
         loss = loss * weight
@@ -177,11 +207,16 @@ def _reduce(xp, loss, weight, reduction, validate, weight_name="the weights"):
     if reduction == "sum":
         return total
     if reduction == "mean" or weight is None:
-        return total / math.prod(loss.shape)
+        # An array, not a Python int: NumPy 1.x would promote a float32 scalar to float64.
+        return total / xp.asarray(math.prod(loss.shape), dtype=loss.dtype, device=_device(loss))
     denominator = xp.sum(weight)
     if validate and not float(denominator) > 0:
-        fail(ValueError, weight_name, "a positive sum for reduction='weighted_mean'",
-             "weights that sum to 0")
+        fail(
+            ValueError,
+            weight_name,
+            "a positive sum for reduction='weighted_mean'",
+            "weights that sum to 0",
+        )
     # With validate=False an all-zero weight gives 0 rather than 0/0.
     return total / xp.where(denominator > 0, denominator, xp.ones_like(denominator))
 
@@ -198,7 +233,7 @@ def _log_softmax(xp, logits):
 
 def _modulating_factor(xp, one_minus_p, gamma):
     """(1 - p_t)^gamma with a finite gradient where 1 - p_t underflows to 0 and gamma < 1."""
-    tiny = xp.finfo(one_minus_p.dtype).tiny
+    tiny = xp.finfo(one_minus_p.dtype).smallest_normal
     safe = xp.where(one_minus_p > tiny, one_minus_p, xp.full_like(one_minus_p, tiny))
     return safe**gamma
 
@@ -254,7 +289,9 @@ def softmax_cross_entropy(
         table = _class_weight_table(xp, class_weight, n_classes, logits, validate)
         weight = _pick(xp, one_hot, table)
     if sample_weight is not None:
-        weight = _multiply(weight, _sample_weight(xp, sample_weight, labels.shape, logits, validate))
+        weight = _multiply(
+            weight, _sample_weight(xp, sample_weight, labels.shape, logits, validate)
+        )
     return _reduce(xp, loss, weight, reduction, validate)
 
 
@@ -308,9 +345,12 @@ def sigmoid_cross_entropy(
     if pos_weight is not None:
         p = _as_array(xp, "pos_weight", pos_weight, logits)
         if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != logits.shape[-1]):
-            fail(ValueError, "pos_weight",
-                 f"a number or one weight per label, shape ({logits.shape[-1]},)",
-                 f"shape {tuple(p.shape)}")
+            fail(
+                ValueError,
+                "pos_weight",
+                f"a number or one weight per label, shape ({logits.shape[-1]},)",
+                f"shape {tuple(p.shape)}",
+            )
         if validate:
             _check_finite_nonnegative(xp, "pos_weight", p)
         positive = positive * p
@@ -320,7 +360,8 @@ def sigmoid_cross_entropy(
         weight = _class_weight_table(xp, class_weight, logits.shape[-1], logits, validate)
     if sample_weight is not None:
         weight = _multiply(
-            weight, _sample_weight(xp, sample_weight, logits.shape, logits, validate, what="targets")
+            weight,
+            _sample_weight(xp, sample_weight, logits.shape, logits, validate, what="targets"),
         )
     if weight is not None:
         weight = xp.broadcast_to(weight, tuple(logits.shape))
@@ -373,8 +414,9 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
     weight = None
     if alpha is not None:
         if _is_per_class(alpha):
-            weight = _pick(xp, one_hot,
-                           _class_weight_table(xp, alpha, n_classes, logits, validate, "alpha"))
+            weight = _pick(
+                xp, one_hot, _class_weight_table(xp, alpha, n_classes, logits, validate, "alpha")
+            )
         else:
             weight = xp.full_like(loss, check_number("alpha", _scalar(alpha), low=0.0))
     return _reduce(xp, loss, weight, reduction, validate, "alpha")
@@ -480,7 +522,8 @@ def huber_grad(prediction, target, *, delta=1.0):
 
     .. math::
 
-        \frac{\partial \ell_i}{\partial \text{prediction}_i} = \operatorname{clip}(d_i, -\delta, \delta)
+        \frac{\partial \ell_i}{\partial \text{prediction}_i}
+        = \operatorname{clip}(d_i, -\delta, \delta)
 
     It is continuous at :math:`|d| = \delta`, where both pieces give :math:`\pm\delta`. The
     gradient of ``huber_loss(..., reduction="sum")`` is exactly this array.
@@ -500,11 +543,19 @@ def _residual(prediction, target):
     xp = _namespace("prediction", prediction)
     _check_floating(xp, "prediction", prediction)
     if _namespace("target", target) is not xp:
-        fail(TypeError, "target", f"an array of the same kind as prediction ({xp.__name__})",
-             type(target).__name__)
+        fail(
+            TypeError,
+            "target",
+            f"an array of the same kind as prediction ({xp.__name__})",
+            type(target).__name__,
+        )
     if tuple(target.shape) != tuple(prediction.shape):
-        fail(ValueError, "target", f"shape {tuple(prediction.shape)} (the prediction's)",
-             f"shape {tuple(target.shape)}")
+        fail(
+            ValueError,
+            "target",
+            f"shape {tuple(prediction.shape)} (the prediction's)",
+            f"shape {tuple(target.shape)}",
+        )
     check_not_empty("prediction", tuple(prediction.shape))
     return prediction - xp.astype(target, prediction.dtype)
 
@@ -545,8 +596,12 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
     xp = _namespace("probabilities", probabilities)
     _check_floating(xp, "probabilities", probabilities)
     if probabilities.ndim < 2:
-        fail(ValueError, "probabilities", "shape [batch, ...] with at least two dimensions",
-             f"shape {tuple(probabilities.shape)}")
+        fail(
+            ValueError,
+            "probabilities",
+            "shape [batch, ...] with at least two dimensions",
+            f"shape {tuple(probabilities.shape)}",
+        )
     targets = _check_targets(xp, targets, probabilities, validate)
     if validate and (bool(xp.any(probabilities < 0)) or bool(xp.any(probabilities > 1))):
         fail(ValueError, "probabilities", "values in [0, 1]", _summary(xp, probabilities))
@@ -595,13 +650,18 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
     n_classes = logits.shape[-1]
     cost = _as_array(xp, "cost_matrix", cost_matrix, logits)
     if tuple(cost.shape) != (n_classes, n_classes):
-        fail(ValueError, "cost_matrix", f"shape ({n_classes}, {n_classes})",
-             f"shape {tuple(cost.shape)}")
+        fail(
+            ValueError,
+            "cost_matrix",
+            f"shape ({n_classes}, {n_classes})",
+            f"shape {tuple(cost.shape)}",
+        )
     if validate:
         _check_finite_nonnegative(xp, "cost_matrix", cost)
     loss = -_pick(xp, _one_hot(xp, labels, n_classes), _log_softmax(xp, logits))
     predicted = xp.argmax(logits, axis=-1)
     flat = xp.astype(labels, predicted.dtype) * n_classes + predicted
-    weight = xp.reshape(xp.take(xp.reshape(cost, (-1,)), xp.reshape(flat, (-1,)), axis=0),
-                        tuple(labels.shape))
+    weight = xp.reshape(
+        xp.take(xp.reshape(cost, (-1,)), xp.reshape(flat, (-1,)), axis=0), tuple(labels.shape)
+    )
     return _reduce(xp, loss, weight, reduction, validate, "cost_matrix")

@@ -24,8 +24,10 @@ def _integer_labels(labels, name="labels"):
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.bool_)
     ):
-        if np.issubdtype(array.dtype, np.floating) and np.all(np.isfinite(array)) and np.all(
-            array == np.round(array)
+        if (
+            np.issubdtype(array.dtype, np.floating)
+            and np.all(np.isfinite(array))
+            and np.all(array == np.round(array))
         ):
             array = array.astype(np.int64)
         else:
@@ -82,14 +84,21 @@ def class_weight(labels, n_classes=None, *, method="balanced", beta=0.999):
     counts = np.bincount(array.ravel(), minlength=n_classes).astype(np.float64)
     if np.any(counts == 0):
         missing = np.flatnonzero(counts == 0).tolist()
-        fail(ValueError, "labels", f"every class in [0, {n_classes}) at least once "
-             "(a class that never occurs has no finite weight)", f"no element of class {missing}")
+        fail(
+            ValueError,
+            "labels",
+            f"every class in [0, {n_classes}) at least once "
+            "(a class that never occurs has no finite weight)",
+            f"no element of class {missing}",
+        )
     if method == "balanced":
         return counts.sum() / (n_classes * counts)
     if method == "inverse_frequency":
         return counts.sum() / counts
     # 1 - beta**n computed as -expm1(n log beta), exact for beta close to 1.
-    effective = -np.expm1(counts * np.log(beta)) / (1.0 - beta) if beta > 0 else np.ones_like(counts)
+    effective = (
+        -np.expm1(counts * np.log(beta)) / (1.0 - beta) if beta > 0 else np.ones_like(counts)
+    )
     weights = 1.0 / effective
     return weights * n_classes / weights.sum()
 
@@ -122,8 +131,12 @@ def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=Fals
     if one_hot:
         dense = np.asarray(labels)
         if dense.ndim < 1 or not (np.issubdtype(dense.dtype, np.number) or dense.dtype == bool):
-            fail(ValueError, "labels", "one-hot labels [batch, ..., num_classes]",
-                 f"shape {dense.shape} of dtype {dense.dtype}")
+            fail(
+                ValueError,
+                "labels",
+                "one-hot labels [batch, ..., num_classes]",
+                f"shape {dense.shape} of dtype {dense.dtype}",
+            )
         check_not_empty("labels", dense.shape)
         n_classes = dense.shape[-1]
         sparse = np.argmax(dense, axis=-1)
@@ -134,12 +147,18 @@ def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=Fals
     if class_weight is not None:
         table = _class_table(class_weight, n_classes, one_hot)
         if sparse.max() >= table.shape[0]:
-            fail(ValueError, "labels", f"class indices below len(class_weight) = {table.shape[0]}",
-                 f"a maximum of {int(sparse.max())}")
+            fail(
+                ValueError,
+                "labels",
+                f"class indices below len(class_weight) = {table.shape[0]}",
+                f"a maximum of {int(sparse.max())}",
+            )
         weight = table[sparse]
     if sample_weight is not None:
         sw = np.asarray(sample_weight, dtype=np.float64)
-        sw = sw.reshape(broadcast_shape("sample_weight", sw.shape, sparse.shape, "the labels'"))
+        sw = sw.reshape(
+            broadcast_shape("sample_weight", sw.shape, sparse.shape, "the labels' shape")
+        )
         _nonnegative("sample_weight", sw)
         weight = weight * sw
     return np.broadcast_to(weight, sparse.shape).astype(np.float64)
@@ -157,16 +176,28 @@ def _class_table(class_weight, n_classes, exact):
     else:
         table = np.asarray(class_weight, dtype=np.float64)
         if table.ndim != 1:
-            fail(ValueError, "class_weight", "one weight per class (a 1-D sequence)",
-                 f"shape {table.shape}")
+            fail(
+                ValueError,
+                "class_weight",
+                "one weight per class (a 1-D sequence)",
+                f"shape {table.shape}",
+            )
     if exact and table.shape[0] != n_classes:
-        fail(ValueError, "class_weight", f"{n_classes} weights (one per class of the one-hot axis)",
-             f"{table.shape[0]}")
+        fail(
+            ValueError,
+            "class_weight",
+            f"{n_classes} weights (one per class of the one-hot axis)",
+            f"{table.shape[0]}",
+        )
     _nonnegative("class_weight", table)
     return table
 
 
 def _nonnegative(name, array):
     if not np.all(np.isfinite(array)) or np.any(array < 0):
-        fail(ValueError, name, "finite, non-negative weights",
-             f"values from {np.min(array):g} to {np.max(array):g}")
+        fail(
+            ValueError,
+            name,
+            "finite, non-negative weights",
+            f"values from {np.min(array):g} to {np.max(array):g}",
+        )

@@ -1,0 +1,33 @@
+"""Execute notebooks top to bottom in place, so that their stored outputs are real.
+
+    .venv/bin/python scripts/run_notebook.py book/NAME.ipynb [...]
+
+Each notebook runs in a fresh kernel of this environment, in its own folder (as nbval and
+jupyter-book run it), and is written back with the outputs it produced.
+"""
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+
+def run(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    nbformat.write(notebook, path)
+    print(f"executed {path}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    for name in sys.argv[1:]:
+        run(Path(name))

@@ -1,0 +1,71 @@
+"""Inputs for every loss of the contract, shared by the value, gradient and property tests."""
+
+import numpy as np
+
+from companion._checks import REDUCTIONS
+
+NUM_CLASSES = 4
+LABEL_SHAPES = {"rank1": (7,), "rank3": (2, 3, 5)}
+LOSSES = (
+    "softmax_cross_entropy",
+    "sigmoid_cross_entropy",
+    "focal_loss",
+    "sigmoid_focal_loss",
+    "huber_loss",
+    "dice_loss",
+    "cost_sensitive_cross_entropy",
+)
+
+
+def make_case(name, rng, shape, *, saturated=False, weighted=True):
+    """``(args, kwargs)`` of float64/int64 NumPy arrays and numbers for loss ``name``.
+
+    ``shape`` is the labels' shape; logits add a class axis. Saturated inputs put softmax and
+    sigmoid probabilities within e^-40 of 0 and 1 and Huber residuals far in the linear part.
+    """
+    scale = 40.0 if saturated else 2.0
+    k = NUM_CLASSES
+    logits = rng.normal(size=(*shape, k)) * scale
+    labels = rng.integers(0, k, size=shape)
+    per_sample = rng.uniform(0.0, 2.0, size=shape[:1])
+    per_class = rng.uniform(0.2, 3.0, size=k)
+    if name == "softmax_cross_entropy":
+        kwargs = {"class_weight": per_class, "sample_weight": per_sample} if weighted else {}
+        return (logits, labels), kwargs
+    if name == "sigmoid_cross_entropy":
+        targets = (rng.random(logits.shape) < 0.3).astype(np.float64)
+        if not saturated:
+            targets[..., 0] = rng.random(shape)  # probabilities as targets too
+        kwargs = (
+            {
+                "class_weight": per_class,
+                "sample_weight": per_sample,
+                "pos_weight": rng.uniform(1.0, 5.0, size=k),
+            }
+            if weighted
+            else {}
+        )
+        return (logits, targets), kwargs
+    if name == "focal_loss":
+        kwargs = {"alpha": per_class, "gamma": 1.5} if weighted else {"gamma": 2.0}
+        return (logits, labels), kwargs
+    if name == "sigmoid_focal_loss":
+        targets = (rng.random(logits.shape) < 0.3).astype(np.float64)
+        kwargs = {"alpha": 0.3, "gamma": 2.5} if weighted else {"alpha": None, "gamma": 2.0}
+        return (logits, targets), kwargs
+    if name == "huber_loss":
+        prediction = rng.normal(size=shape) * (1e3 if saturated else 1.5)
+        return (prediction, rng.normal(size=shape)), {"delta": 0.7 if weighted else 1.0}
+    if name == "dice_loss":
+        probabilities = rng.random(size=(*shape, 2))
+        if saturated:
+            probabilities = np.round(probabilities)
+        targets = (rng.random(size=probabilities.shape) < 0.2).astype(np.float64)
+        return (probabilities, targets), {"smooth": 0.5 if weighted else 1.0}
+    if name == "cost_sensitive_cross_entropy":
+        cost = rng.uniform(0.5, 5.0, size=(k, k))
+        return (logits, labels, cost), {}
+    raise ValueError(name)
+
+
+__all__ = ["LABEL_SHAPES", "LOSSES", "NUM_CLASSES", "REDUCTIONS", "make_case"]

@@ -1,0 +1,79 @@
+"""The environment is exactly the lock, environment.yml agrees with it, and the package is light."""
+
+import re
+import subprocess
+import sys
+from importlib.metadata import distributions
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+FRAMEWORKS = ("torch", "tensorflow", "keras", "tf_keras", "chainer", "theano", "cupy", "jax")
+
+
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins(lines, separator="=="):
+    found = {}
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if separator in line:
+            name, version = line.split(separator, 1)
+            found[norm(name)] = version.strip()
+    return found
+
+
+def lock():
+    return pins((ROOT / "requirements.lock").read_text().splitlines())
+
+
+def environment_yml():
+    spec = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in spec["dependencies"] if isinstance(d, str)]
+    pip = next(d["pip"] for d in spec["dependencies"] if isinstance(d, dict))
+    found = pins([d.replace("=", "==", 1) for d in conda if "=" in d])
+    found.update(pins(pip))
+    found.pop("python")
+    return found
+
+
+def test_environment_yml_pins_exactly_what_the_lock_pins():
+    assert environment_yml() == lock()
+
+
+def test_environment_yml_asks_for_python_3_11():
+    spec = yaml.safe_load((ROOT / "environment.yml").read_text())
+    assert "python=3.11" in spec["dependencies"]
+
+
+def test_every_direct_requirement_is_locked_at_its_pin():
+    direct = pins((ROOT / "requirements.in").read_text().splitlines())
+    locked = lock()
+    for name, version in direct.items():
+        assert locked.get(name) == version, (name, version, locked.get(name))
+
+
+def test_installed_packages_are_exactly_the_lock():
+    installed = {norm(d.metadata["Name"]): d.version.split("+")[0] for d in distributions()}
+    installed.pop("pip", None)
+    installed.pop("companion", None)
+    assert installed == lock()
+
+
+def test_importing_companion_loads_no_framework():
+    code = (
+        "import sys, companion, companion.reference, companion.weights\n"
+        f"print([m for m in {FRAMEWORKS!r} if m in sys.modules])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout
+
+
+def test_ci_runs_the_readme_test_command():
+    assert "make test" in (ROOT / "README.md").read_text()
+    assert re.search(r"^make test$", (ROOT / ".ci" / "run").read_text(), re.MULTILINE)
