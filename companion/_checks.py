@@ -69,3 +69,48 @@ def check_not_empty(name: str, shape: tuple) -> None:
         fail(
             ValueError, name, "a batch of at least one element", f"an empty array of shape {shape}"
         )
+
+
+# Checks of array values. Each framework computes the minimum, maximum and finiteness with its
+# own operations (one transfer to the host each) and hands them here, so that every
+# implementation words the same mistake the same way.
+
+
+def describe_values(minimum: float, maximum: float, all_finite: bool = True) -> str:
+    text = f"values from {minimum:g} to {maximum:g}"
+    return text if all_finite else text + " (not all finite)"
+
+
+def check_label_range(minimum: int, maximum: int, n_classes: int, name: str = "labels") -> None:
+    if minimum < 0 or maximum >= n_classes:
+        fail(
+            ValueError,
+            name,
+            f"class indices in [0, {n_classes})",
+            f"values from {int(minimum)} to {int(maximum)}",
+        )
+
+
+def check_weight_values(name: str, minimum: float, maximum: float, all_finite: bool) -> None:
+    if not all_finite or minimum < 0:
+        fail(
+            ValueError,
+            name,
+            "finite, non-negative weights",
+            describe_values(minimum, maximum, all_finite),
+        )
+
+
+def check_unit_interval(name: str, minimum: float, maximum: float, all_finite: bool) -> None:
+    if not all_finite or minimum < 0 or maximum > 1:
+        fail(ValueError, name, "values in [0, 1]", describe_values(minimum, maximum, all_finite))
+
+
+def check_positive_sum(name: str, total: float) -> None:
+    if not total > 0:
+        fail(
+            ValueError,
+            name,
+            "a positive sum for reduction='weighted_mean'",
+            "weights that sum to 0",
+        )

@@ -34,9 +34,13 @@ from array_api_compat import device as _device
 
 from companion._checks import (
     broadcast_shape,
+    check_label_range,
     check_not_empty,
     check_number,
+    check_positive_sum,
     check_reduction,
+    check_unit_interval,
+    check_weight_values,
     fail,
 )
 
@@ -75,15 +79,13 @@ def _as_array(xp, name, value, like):
         fail(TypeError, name, "an array, a sequence of numbers or a number", f"{value!r} ({e})")
 
 
-def _check_finite_nonnegative(xp, name, w):
-    if not bool(xp.all(xp.isfinite(w))) or bool(xp.any(w < 0)):
-        fail(ValueError, name, "finite, non-negative weights", _summary(xp, w))
+def _extremes(xp, x):
+    """Minimum, maximum and finiteness of ``x`` as Python values (reads them on the host)."""
+    return float(xp.min(x)), float(xp.max(x)), bool(xp.all(xp.isfinite(x)))
 
 
-def _summary(xp, w):
-    lo, hi = float(xp.min(w)), float(xp.max(w))
-    finite = bool(xp.all(xp.isfinite(w)))
-    return f"values from {lo:g} to {hi:g}" + ("" if finite else " (not all finite)")
+def _check_weights(xp, name, w):
+    check_weight_values(name, *_extremes(xp, w))
 
 
 def _check_labels(xp, labels, logits, validate):
@@ -112,13 +114,8 @@ def _check_labels(xp, labels, logits, validate):
         )
     check_not_empty("labels", tuple(labels.shape))
     n_classes = logits.shape[-1]
-    if validate and (bool(xp.any(labels < 0)) or bool(xp.any(labels >= n_classes))):
-        fail(
-            ValueError,
-            "labels",
-            f"class indices in [0, {n_classes})",
-            f"values from {int(xp.min(labels))} to {int(xp.max(labels))}",
-        )
+    if validate:
+        check_label_range(int(xp.min(labels)), int(xp.max(labels)), n_classes)
 
 
 def _check_targets(xp, targets, logits, validate, name="targets"):
@@ -134,12 +131,8 @@ def _check_targets(xp, targets, logits, validate, name="targets"):
         fail(ValueError, name, f"shape {tuple(logits.shape)}", f"shape {tuple(targets.shape)}")
     check_not_empty(name, tuple(targets.shape))
     targets = xp.astype(targets, logits.dtype)
-    if validate and (
-        bool(xp.any(targets < 0))
-        or bool(xp.any(targets > 1))
-        or not bool(xp.all(xp.isfinite(targets)))
-    ):
-        fail(ValueError, name, "values in [0, 1]", _summary(xp, targets))
+    if validate:
+        check_unit_interval(name, *_extremes(xp, targets))
     return targets
 
 
@@ -167,7 +160,7 @@ def _class_weight_table(xp, class_weight, n_classes, like, validate, name="class
             f"shape {tuple(w.shape)}",
         )
     if validate:
-        _check_finite_nonnegative(xp, name, w)
+        _check_weights(xp, name, w)
     return w
 
 
@@ -176,7 +169,7 @@ def _sample_weight(xp, sample_weight, shape, like, validate, name="sample_weight
     w = _as_array(xp, name, sample_weight, like)
     w = xp.reshape(w, broadcast_shape(name, tuple(w.shape), tuple(shape), f"the {what}' shape"))
     if validate:
-        _check_finite_nonnegative(xp, name, w)
+        _check_weights(xp, name, w)
     return xp.broadcast_to(w, tuple(shape))
 
 
@@ -210,13 +203,8 @@ def _reduce(xp, loss, weight, reduction, validate, weight_name="class_weight * s
         # An array, not a Python int: NumPy 1.x would promote a float32 scalar to float64.
         return total / xp.asarray(math.prod(loss.shape), dtype=loss.dtype, device=_device(loss))
     denominator = xp.sum(weight)
-    if validate and not float(denominator) > 0:
-        fail(
-            ValueError,
-            weight_name,
-            "a positive sum for reduction='weighted_mean'",
-            "weights that sum to 0",
-        )
+    if validate:
+        check_positive_sum(weight_name, float(denominator))
     # With validate=False an all-zero weight gives 0 rather than 0/0.
     return total / xp.where(denominator > 0, denominator, xp.ones_like(denominator))
 
@@ -352,7 +340,7 @@ def sigmoid_cross_entropy(
                 f"shape {tuple(p.shape)}",
             )
         if validate:
-            _check_finite_nonnegative(xp, "pos_weight", p)
+            _check_weights(xp, "pos_weight", p)
         positive = positive * p
     loss = positive + (1 - targets) * _softplus(xp, logits)
     weight = None
@@ -603,8 +591,8 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
             f"shape {tuple(probabilities.shape)}",
         )
     targets = _check_targets(xp, targets, probabilities, validate)
-    if validate and (bool(xp.any(probabilities < 0)) or bool(xp.any(probabilities > 1))):
-        fail(ValueError, "probabilities", "values in [0, 1]", _summary(xp, probabilities))
+    if validate:
+        check_unit_interval("probabilities", *_extremes(xp, probabilities))
     axes = tuple(range(1, probabilities.ndim))
     overlap = xp.sum(probabilities * targets, axis=axes)
     total = xp.sum(probabilities, axis=axes) + xp.sum(targets, axis=axes)
@@ -657,7 +645,7 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
             f"shape {tuple(cost.shape)}",
         )
     if validate:
-        _check_finite_nonnegative(xp, "cost_matrix", cost)
+        _check_weights(xp, "cost_matrix", cost)
     loss = -_pick(xp, _one_hot(xp, labels, n_classes), _log_softmax(xp, logits))
     predicted = xp.argmax(logits, axis=-1)
     flat = xp.astype(labels, predicted.dtype) * n_classes + predicted

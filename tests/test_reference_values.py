@@ -80,3 +80,16 @@ def test_sample_weight_per_sample_applies_to_every_pixel(rng):
     plain = reference.softmax_cross_entropy(logits, labels, reduction="none")
     np.testing.assert_array_equal(weighted[0], 0.0)
     np.testing.assert_allclose(weighted[1], 2.0 * plain[1], rtol=1e-14)
+
+
+def test_huber_loss_equals_oracle_on_a_grid_across_delta(backend):
+    delta = 0.8
+    residual = np.linspace(-3 * delta, 3 * delta, 601)  # steps of delta / 100, through ±delta
+    got = reference.huber_loss(
+        backend.asarray(residual),
+        backend.asarray(np.zeros_like(residual)),
+        delta=delta,
+        reduction="none",
+    )
+    expected = oracle.huber_loss(residual, np.zeros_like(residual), delta=delta, reduction="none")
+    np.testing.assert_allclose(backend.to_numpy(got), expected, rtol=1e-13, atol=0)

@@ -1,0 +1,163 @@
+"""The mistakes of the design's "Bad input" list, as data every implementation is tried on.
+
+Each case is ``(id, loss, args, kwargs, error, argument)`` in the reference layout (class axis
+last, NumPy arrays). The reference is called directly; a framework module is called through its
+test adapter, which converts floating arrays to tensors but keeps integer and float dtypes as
+they are, so that a float label array stays a mistake. Every implementation must raise ``error``
+with a message that starts ``"<argument>: expected"``.
+"""
+
+import numpy as np
+
+_rng = np.random.default_rng(0)
+LOGITS = _rng.normal(size=(6, 3))
+LABELS = np.array([0, 1, 2, 0, 1, 2])
+TARGETS = (_rng.random((6, 3)) < 0.5).astype(float)
+PROBABILITIES = _rng.random((2, 4, 4))
+MASKS = (_rng.random((2, 4, 4)) < 0.3).astype(float)
+COST = np.ones((3, 3))
+
+CE, SIG = "softmax_cross_entropy", "sigmoid_cross_entropy"
+FOCAL, SIGFOCAL = "focal_loss", "sigmoid_focal_loss"
+HUBER, DICE, COSTLY = "huber_loss", "dice_loss", "cost_sensitive_cross_entropy"
+
+CASES = [
+    ("label-negative", CE, (LOGITS, LABELS - 1), {}, ValueError, "labels"),
+    ("label-too-large", FOCAL, (LOGITS, LABELS + 1), {}, ValueError, "labels"),
+    ("label-too-large-cost", COSTLY, (LOGITS, LABELS * 2, COST), {}, ValueError, "labels"),
+    ("labels-float", CE, (LOGITS, LABELS.astype(float)), {}, TypeError, "labels"),
+    ("labels-shape", CE, (LOGITS, LABELS[:5]), {}, ValueError, "labels"),
+    ("logits-int", CE, (LABELS[:, None] * np.ones((1, 3), int), LABELS), {}, TypeError, "logits"),
+    (
+        "class-weight-negative",
+        CE,
+        (LOGITS, LABELS),
+        {"class_weight": [1.0, -1.0, 1.0]},
+        ValueError,
+        "class_weight",
+    ),
+    (
+        "class-weight-nan",
+        CE,
+        (LOGITS, LABELS),
+        {"class_weight": [1.0, np.nan, 1.0]},
+        ValueError,
+        "class_weight",
+    ),
+    (
+        "class-weight-length",
+        CE,
+        (LOGITS, LABELS),
+        {"class_weight": [1.0, 2.0]},
+        ValueError,
+        "class_weight",
+    ),
+    (
+        "class-weight-dict-key",
+        CE,
+        (LOGITS, LABELS),
+        {"class_weight": {5: 2.0}},
+        ValueError,
+        "class_weight",
+    ),
+    (
+        "sample-weight-inf",
+        SIG,
+        (LOGITS, TARGETS),
+        {"sample_weight": np.full(6, np.inf)},
+        ValueError,
+        "sample_weight",
+    ),
+    (
+        "sample-weight-negative",
+        CE,
+        (LOGITS, LABELS),
+        {"sample_weight": -np.ones(6)},
+        ValueError,
+        "sample_weight",
+    ),
+    (
+        "sample-weight-broadcast",
+        CE,
+        (LOGITS, LABELS),
+        {"sample_weight": np.ones(4)},
+        ValueError,
+        "sample_weight",
+    ),
+    ("pos-weight-negative", SIG, (LOGITS, TARGETS), {"pos_weight": -2.0}, ValueError, "pos_weight"),
+    (
+        "pos-weight-length",
+        SIG,
+        (LOGITS, TARGETS),
+        {"pos_weight": [1.0, 2.0]},
+        ValueError,
+        "pos_weight",
+    ),
+    ("alpha-length", FOCAL, (LOGITS, LABELS), {"alpha": [0.2, 0.8]}, ValueError, "alpha"),
+    ("alpha-negative", FOCAL, (LOGITS, LABELS), {"alpha": -0.5}, ValueError, "alpha"),
+    ("sigmoid-alpha-above-one", SIGFOCAL, (LOGITS, TARGETS), {"alpha": 1.5}, ValueError, "alpha"),
+    ("reduction-unknown", CE, (LOGITS, LABELS), {"reduction": "avg"}, ValueError, "reduction"),
+    (
+        "reduction-not-a-string",
+        HUBER,
+        (LOGITS, LOGITS),
+        {"reduction": None},
+        TypeError,
+        "reduction",
+    ),
+    (
+        "weighted-mean-zero-weights",
+        CE,
+        (LOGITS, LABELS),
+        {"sample_weight": np.zeros(6), "reduction": "weighted_mean"},
+        ValueError,
+        "class_weight * sample_weight",
+    ),
+    (
+        "focal-weighted-mean-zero-alpha",
+        FOCAL,
+        (LOGITS, LABELS),
+        {"alpha": [0.0, 0.0, 0.0], "reduction": "weighted_mean"},
+        ValueError,
+        "alpha",
+    ),
+    ("targets-above-one", SIG, (LOGITS, TARGETS + 1), {}, ValueError, "targets"),
+    ("targets-negative", SIGFOCAL, (LOGITS, TARGETS - 1), {}, ValueError, "targets"),
+    ("targets-shape", SIG, (LOGITS, TARGETS[:, :2]), {}, ValueError, "targets"),
+    (
+        "dice-probabilities-above-one",
+        DICE,
+        (PROBABILITIES + 1, MASKS),
+        {},
+        ValueError,
+        "probabilities",
+    ),
+    (
+        "dice-rank-one",
+        DICE,
+        (PROBABILITIES.ravel(), MASKS.ravel()),
+        {},
+        ValueError,
+        "probabilities",
+    ),
+    ("dice-smooth-zero", DICE, (PROBABILITIES, MASKS), {"smooth": 0.0}, ValueError, "smooth"),
+    ("delta-zero", HUBER, (LOGITS, LOGITS), {"delta": 0.0}, ValueError, "delta"),
+    ("delta-string", HUBER, (LOGITS, LOGITS), {"delta": "1"}, TypeError, "delta"),
+    ("huber-shape", HUBER, (LOGITS, LOGITS[:2]), {}, ValueError, "target"),
+    ("gamma-negative", FOCAL, (LOGITS, LABELS), {"gamma": -1.0}, ValueError, "gamma"),
+    ("gamma-nan", SIGFOCAL, (LOGITS, TARGETS), {"gamma": float("nan")}, ValueError, "gamma"),
+    ("empty-batch", CE, (LOGITS[:0], LABELS[:0]), {}, ValueError, "labels"),
+    ("empty-batch-sigmoid", SIG, (LOGITS[:0], TARGETS[:0]), {}, ValueError, "targets"),
+    ("empty-batch-huber", HUBER, (LOGITS[:0], LOGITS[:0]), {}, ValueError, "prediction"),
+    ("cost-matrix-shape", COSTLY, (LOGITS, LABELS, np.ones(3)), {}, ValueError, "cost_matrix"),
+    (
+        "cost-matrix-negative",
+        COSTLY,
+        (LOGITS, LABELS, -np.ones((3, 3))),
+        {},
+        ValueError,
+        "cost_matrix",
+    ),
+]
+
+IDS = [case[0] for case in CASES]
