@@ -3,6 +3,7 @@
 import re
 import subprocess
 import sys
+import tomllib
 from importlib.metadata import distributions
 from pathlib import Path
 
@@ -56,11 +57,20 @@ def test_every_direct_requirement_is_locked_at_its_pin():
         assert locked.get(name) == version, (name, version, locked.get(name))
 
 
+def gpu_extra():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return pins(project["optional-dependencies"]["gpu"])
+
+
 def test_installed_packages_are_exactly_the_lock():
     installed = {norm(d.metadata["Name"]): d.version.split("+")[0] for d in distributions()}
-    installed.pop("pip", None)
-    installed.pop("companion", None)
+    for name in ("pip", "companion", *gpu_extra()):  # the optional GPU extra may be there too
+        installed.pop(name, None)
     assert installed == lock()
+
+
+def test_gpu_extra_is_pinned_exactly():
+    assert gpu_extra() and all(version for version in gpu_extra().values())
 
 
 def test_importing_companion_loads_no_framework():
