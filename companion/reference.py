@@ -81,6 +81,8 @@ def _as_array(xp, name, value, like):
 
 def _extremes(xp, x):
     """Minimum, maximum and finiteness of ``x`` as Python values (reads them on the host)."""
+    if hasattr(x, "detach"):  # a PyTorch tensor that requires grad: read its values only
+        x = x.detach()
     return float(xp.min(x)), float(xp.max(x)), bool(xp.all(xp.isfinite(x)))
 
 

@@ -36,9 +36,15 @@ pin_of() { # pin_of NAME FILE -> "name==version" as written in FILE
     grep -i -E "^$1==" "$2" | head -n 1
 }
 
+pip_in() { # pip_in VENV ARGS...: pip of VENV, without the notes some pip configurations print
+    local venv=$1
+    shift
+    "$venv/bin/python" -m pip --disable-pip-version-check -q "$@" 2> >(grep -v '^WARNING: Location' >&2)
+}
+
 install_into() { # install_into VENV REQUIREMENTS [--no-deps]
     local venv=$1 req=$2 nodeps=${3:-}
-    local pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
+    local pip=(pip_in "$venv")
     "${pip[@]}" install $(pin_of setuptools "$req") $(pin_of wheel "$req" || echo wheel)
     local pins=()
     for name in $SOURCE_ONLY; do pins+=("$(pin_of "$name" "$req")"); done
@@ -62,18 +68,19 @@ setup() {
     # Remove what the lock no longer lists, so the environment is exactly the lock.
     local extra
     extra=$("$VENV/bin/python" - "$LOCK" <<'PY'
-import re, sys
+import re, sys, tomllib
 from importlib.metadata import distributions
 norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
 locked = {norm(l.split("==")[0]) for l in open(sys.argv[1]) if "==" in l and not l.startswith("#")}
-keep = locked | {"pip", "companion"}
+gpu = tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["gpu"]
+keep = locked | {"pip", "companion"} | {norm(re.split("[=<>! ]", r)[0]) for r in gpu}
 print(" ".join(sorted({norm(d.metadata["Name"]) for d in distributions()} - keep)))
 PY
 )
     if [ -n "$extra" ]; then
-        "$VENV/bin/python" -m pip --disable-pip-version-check -q uninstall -y $extra
+        pip_in "$VENV" uninstall -y $extra
     fi
-    "$VENV/bin/python" -m pip --disable-pip-version-check -q install --no-deps --no-build-isolation -e .
+    pip_in "$VENV" install --no-deps --no-build-isolation -e .
     "$VENV/bin/python" -m pip --disable-pip-version-check check
     fingerprint >"$stamp"
     echo "$VENV is ready."
