@@ -1,0 +1,765 @@
+r"""The weighted losses of :mod:`companion.reference`, built from ``chainer.functions``.
+
+Every function takes NumPy arrays, CuPy arrays (on a GPU Chainer can use) or
+:class:`chainer.Variable`\ s, computes with the array module of its input
+(``chainer.backend.get_array_module``) and returns a differentiable :class:`chainer.Variable`.
+The numbers are the reference's: the same weights, reductions and stable formulations.
+
+Chainer's convention puts the class axis **second**, as ``F.softmax_cross_entropy`` does:
+
+* ``logits`` are ``[batch, num_classes, d1, ...]`` and integer ``labels`` ``[batch, d1, ...]``
+  (int32 or int64);
+* for the sigmoid losses axis 1 holds the labels of each element (``[batch, num_labels, ...]``),
+  so ``class_weight`` and ``pos_weight`` (``[num_labels]``) apply along axis 1;
+* ``sample_weight`` is broadcast to the labels' (or targets') shape after trailing axes of size
+  one are added, so a ``[batch]`` weight applies per sample.
+
+Weights (``class_weight``, ``sample_weight``, ``pos_weight``, ``alpha``, ``cost_matrix``) and the
+targets are constants: sequences, ``{class: weight}`` dicts (missing classes weigh 1), arrays or
+Variables, whose values carry no gradient. ``reduction`` is ``"none"``, ``"sum"``, ``"mean"``
+(divides by the number of elements) or ``"weighted_mean"`` (divides by the sum of the weights, as
+``F.average(loss, weights=w)`` does). ``validate=False`` skips the checks that read values (label
+ranges, weight signs, the sum of the weights), which copy data from a GPU; shape checks always run.
+
+Importing this module imports Chainer 7, whose import needs ``numpy.distutils`` and
+``pkg_resources``: see :func:`_import_chainer`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import numbers
+import sys
+import warnings
+from collections.abc import Mapping
+
+from companion._checks import (
+    broadcast_shape,
+    check_label_range,
+    check_not_empty,
+    check_number,
+    check_positive_sum,
+    check_reduction,
+    check_unit_interval,
+    check_weight_values,
+    fail,
+)
+
+__all__ = [
+    "cost_sensitive_cross_entropy",
+    "dice_loss",
+    "focal_loss",
+    "huber_loss",
+    "sigmoid_cross_entropy",
+    "sigmoid_focal_loss",
+    "softmax_cross_entropy",
+]
+
+# ----------------------------------------------------------------------------- importing Chainer
+
+# The warnings that importing Chainer 7 raises on this environment, and nothing else.
+_IMPORT_WARNINGS = (
+    (UserWarning, r"pkg_resources is deprecated as an API"),
+    (DeprecationWarning, r"The distutils package is deprecated"),
+    (DeprecationWarning, r"The distutils\.sysconfig module is deprecated"),
+    (DeprecationWarning, r"\s*`numpy\.distutils` is deprecated"),
+)
+
+
+def _is_distutils(name):
+    return name == "distutils" or name.startswith("distutils.")
+
+
+def _import_numpy_distutils():
+    """Import ``numpy.distutils.system_info`` against the standard library's ``distutils``.
+
+    setuptools installs, at start-up, a finder that makes ``import distutils`` load its own copy,
+    and the copy of setuptools 80 has no ``distutils.msvccompiler``, which ``numpy.distutils``
+    imports. So the finder and any ``distutils`` already loaded are set aside while
+    ``numpy.distutils`` is imported, and put back afterwards: ``numpy.distutils`` keeps the
+    standard library's copy (and patches its classes, not setuptools'), and everything else sees
+    the ``distutils`` it saw before.
+    """
+    saved = {name: module for name, module in sys.modules.items() if _is_distutils(name)}
+    finders = [f for f in sys.meta_path if type(f).__module__ == "_distutils_hack"]
+    for name in saved:
+        del sys.modules[name]
+    for finder in finders:
+        sys.meta_path.remove(finder)
+    try:
+        importlib.import_module("numpy.distutils.system_info")
+    finally:
+        for name in [name for name in sys.modules if _is_distutils(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+        sys.meta_path[:0] = finders
+
+
+def _import_chainer():
+    """Import Chainer 7 in any interpreter, after any other framework, without a warning.
+
+    ``import chainer`` imports ``numpy.distutils.system_info`` (see
+    :func:`_import_numpy_distutils`) and ``pkg_resources``; only the deprecation warnings of those
+    two imports are silenced.
+    """
+    with warnings.catch_warnings():
+        for category, message in _IMPORT_WARNINGS:
+            warnings.filterwarnings("ignore", message=message, category=category)
+        if "chainer" not in sys.modules and "numpy.distutils.system_info" not in sys.modules:
+            _import_numpy_distutils()
+        return importlib.import_module("chainer")
+
+
+chainer = _import_chainer()
+F = chainer.functions
+get_array_module = chainer.backend.get_array_module
+
+# ----------------------------------------------------------------------------- input handling
+
+
+def _array(x):
+    return x.array if isinstance(x, chainer.Variable) else x
+
+
+def _check_array(name, x):
+    """The array of ``x`` (a Variable or an array Chainer computes with)."""
+    array = _array(x)
+    if not isinstance(array, chainer.get_array_types()):
+        fail(
+            TypeError,
+            name,
+            "a chainer.Variable or an array (NumPy or CuPy)",
+            type(x).__name__,
+        )
+    return array
+
+
+def _check_floating(name, x):
+    array = _check_array(name, x)
+    if array.dtype.kind != "f":
+        fail(TypeError, name, "a real floating-point array", f"dtype {array.dtype}")
+    return array
+
+
+def _check_same_kind(name, array, like, like_name):
+    xp = get_array_module(like)
+    if get_array_module(array) is not xp:
+        fail(
+            TypeError,
+            name,
+            f"an array of the same kind as {like_name} ({xp.__name__})",
+            type(array).__name__,
+        )
+
+
+def _check_logits(logits):
+    """Floating logits with a class axis: ``[batch, num_classes, ...]``."""
+    x = _check_floating("logits", logits)
+    if x.ndim < 2:
+        fail(
+            ValueError,
+            "logits",
+            "shape [batch, num_classes, ...] with the class axis second",
+            f"shape {x.shape}",
+        )
+    return x
+
+
+def _check_labels(labels, x, validate):
+    """Integer class indices of shape ``[batch, d1, ...]`` in ``[0, num_classes)``."""
+    labels = _check_array("labels", labels)
+    _check_same_kind("labels", labels, x, "logits")
+    if labels.dtype.kind not in "iu":
+        fail(
+            TypeError,
+            "labels",
+            "an integer array of class indices (not one-hot)",
+            f"dtype {labels.dtype}",
+        )
+    expected = x.shape[:1] + x.shape[2:]
+    if labels.shape != expected:
+        fail(
+            ValueError,
+            "labels",
+            f"shape {expected} (the logits' shape without the class axis 1)",
+            f"shape {labels.shape}",
+        )
+    check_not_empty("labels", labels.shape)
+    if validate:
+        xp = get_array_module(labels)
+        check_label_range(int(xp.min(labels)), int(xp.max(labels)), x.shape[1])
+    return labels
+
+
+def _extremes(xp, x):
+    """Minimum, maximum and finiteness of ``x`` as Python values (reads them on the host)."""
+    return float(xp.min(x)), float(xp.max(x)), bool(xp.all(xp.isfinite(x)))
+
+
+def _check_targets(targets, x, validate, like_name="the logits"):
+    """Probabilities or 0/1 targets of ``x``'s shape, as an array of its dtype."""
+    name = "targets"
+    targets = _check_array(name, targets)
+    _check_same_kind(name, targets, x, like_name)
+    if targets.shape != x.shape:
+        fail(ValueError, name, f"shape {x.shape}", f"shape {targets.shape}")
+    check_not_empty(name, targets.shape)
+    targets = targets.astype(x.dtype, copy=False)
+    if validate:
+        check_unit_interval(name, *_extremes(get_array_module(x), targets))
+    return targets
+
+
+def _as_array(name, value, like):
+    """``value`` (array, Variable, sequence or number) as an array of ``like``'s dtype and kind."""
+    xp = get_array_module(like)
+    try:
+        return xp.asarray(_array(value), dtype=like.dtype)
+    except (TypeError, ValueError) as e:
+        fail(TypeError, name, "an array, a sequence of numbers or a number", f"{value!r} ({e})")
+
+
+def _check_weights(name, w):
+    check_weight_values(name, *_extremes(get_array_module(w), w))
+
+
+def _class_weight_table(class_weight, n_classes, like, validate, name="class_weight"):
+    """One weight per class; a ``{class: weight}`` dict weighs missing classes 1."""
+    if isinstance(class_weight, Mapping):
+        table = [1.0] * n_classes
+        for key, value in class_weight.items():
+            if (
+                isinstance(key, bool)
+                or not isinstance(key, numbers.Integral)
+                or not 0 <= key < n_classes
+            ):
+                fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
+            table[key] = value
+        class_weight = table
+    w = _as_array(name, class_weight, like)
+    if w.ndim == 0:
+        fail(ValueError, name, f"one weight per class, shape ({n_classes},)", "a scalar")
+    if w.shape != (n_classes,):
+        fail(ValueError, name, f"one weight per class, shape ({n_classes},)", f"shape {w.shape}")
+    if validate:
+        _check_weights(name, w)
+    return w
+
+
+def _sample_weight(sample_weight, shape, like, validate, what="labels"):
+    """``sample_weight`` broadcast to ``shape`` (trailing axes of size one added first)."""
+    xp = get_array_module(like)
+    w = _as_array("sample_weight", sample_weight, like)
+    w = w.reshape(broadcast_shape("sample_weight", w.shape, shape, f"the {what}' shape"))
+    if validate:
+        _check_weights("sample_weight", w)
+    return xp.broadcast_to(w, shape)
+
+
+def _along_axis(vector, ndim, axis):
+    """A ``[n]`` vector reshaped to broadcast along ``axis`` of an ``ndim``-dimensional array."""
+    return vector.reshape((1,) * axis + (-1,) + (1,) * (ndim - axis - 1))
+
+
+def _one_hot(labels, n_classes):
+    """Boolean one-hot mask of shape ``[batch, num_classes, d1, ...]``."""
+    xp = get_array_module(labels)
+    classes = _along_axis(xp.arange(n_classes, dtype=labels.dtype), labels.ndim + 1, 1)
+    return xp.expand_dims(labels, 1) == classes
+
+
+def _pick(values, one_hot):
+    """``values[:, label]`` of every element (a Variable), as a masked sum over axis 1."""
+    zero = get_array_module(one_hot).zeros((), dtype=values.dtype)
+    return F.sum(F.where(one_hot, values, zero), axis=1)
+
+
+def _pick_constant(table, one_hot):
+    """``table[label]`` of every element, for a constant ``[num_classes]`` table."""
+    xp = get_array_module(table)
+    values = _along_axis(table, one_hot.ndim, 1)
+    return xp.sum(xp.where(one_hot, values, xp.zeros((), dtype=table.dtype)), axis=1)
+
+
+def _multiply(a, b):
+    if a is None:
+        return b
+    return a if b is None else a * b
+
+
+def _reduce(loss, weight, reduction, validate, weight_name="class_weight * sample_weight"):
+    """Apply the element weights (a constant of ``loss``'s shape) and the reduction."""
+    xp = get_array_module(loss)
+    if weight is not None:
+        loss = loss * weight
+    if reduction == "none":
+        return loss
+    total = F.sum(loss)
+    if reduction == "sum":
+        return total
+    if reduction == "mean" or weight is None:
+        return total / xp.asarray(loss.size, dtype=loss.dtype)
+    denominator = xp.sum(weight)
+    if validate:
+        check_positive_sum(weight_name, float(denominator))
+    # With validate=False an all-zero weight gives 0 rather than 0/0.
+    return total / xp.where(denominator > 0, denominator, xp.ones_like(denominator))
+
+
+class _Softplus(chainer.FunctionNode):
+    """log(1 + exp(x)) as logaddexp(0, x), with the gradient exp(x - softplus(x)).
+
+    ``F.softplus`` computes its gradient as ``1 - 1 / (1 + exp(x))``, which overflows (with a
+    RuntimeWarning) for large ``x`` and cancels to 0 below ``x = -37`` in float64; this
+    gradient is exact and never overflows, since ``x - softplus(x) <= 0``.
+    """
+
+    def forward(self, inputs):
+        (x,) = inputs
+        self.retain_inputs((0,))
+        self.retain_outputs((0,))
+        xp = get_array_module(x)
+        return (chainer.utils.force_array(xp.logaddexp(x.dtype.type(0), x), x.dtype),)
+
+    def backward(self, indexes, grad_outputs):
+        (x,), (y,), (gy,) = self.get_retained_inputs(), self.get_retained_outputs(), grad_outputs
+        return (gy * F.exp(x - y),)
+
+
+def _softplus(x):
+    return _Softplus().apply((x,))[0]
+
+
+def _log_softmax(logits):
+    """log softmax over axis 1, the maximum subtracted first.
+
+    ``F.log_softmax`` computes ``x - (max + log(sum(exp(x - max))))``, which rounds a
+    log-probability close to 0 against the maximum; ``(x - max) - log(...)`` keeps its digits.
+    """
+    x = _array(logits)
+    shifted = logits - get_array_module(x).max(x, axis=1, keepdims=True)
+    return shifted - F.log(F.sum(F.exp(shifted), axis=1, keepdims=True))
+
+
+def _modulating_factor(one_minus_p, gamma):
+    """(1 - p_t)^gamma with a finite gradient where 1 - p_t underflows to 0 and gamma < 1."""
+    array = one_minus_p.array
+    xp = get_array_module(array)
+    tiny = xp.finfo(array.dtype).tiny
+    safe = F.where(array > tiny, one_minus_p, xp.full_like(array, tiny))
+    return safe**gamma
+
+
+def _label_axis(ndim):
+    """The axis of the sigmoid losses' labels: 1, or 0 for one-dimensional logits."""
+    return min(1, ndim - 1)
+
+
+# ----------------------------------------------------------------------------- cross-entropy
+
+
+def softmax_cross_entropy(
+    logits, labels, *, class_weight=None, sample_weight=None, reduction="mean", validate=True
+):
+    r"""Softmax cross-entropy with integer labels and per-class and per-sample weights.
+
+    .. math::
+
+        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        w_i = \text{class\_weight}_{y_i} \cdot \text{sample\_weight}_i
+
+    ``F.softmax_cross_entropy(logits, labels, class_weight=w)`` divides the weighted sum by the
+    number of (non-ignored) elements: that is ``reduction="mean"`` here, not
+    ``"weighted_mean"``.
+
+    Args:
+      logits: ``[batch, num_classes, d1, ...]`` real floating Variable or array.
+      labels: ``[batch, d1, ...]`` integer class indices in ``[0, num_classes)`` (int32 or int64).
+      class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict
+        (missing classes weigh 1).
+      sample_weight: non-negative weights broadcastable to ``labels.shape`` after trailing axes
+        of size one are added (``[batch]`` weights apply per sample).
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges and weight signs (reads values on the host).
+
+    Returns:
+      A Variable: the reduced loss (0-d), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
+
+    Example:
+      >>> import numpy as np
+      >>> logits, labels = np.array([[2.0, 0.0], [2.0, 0.0]]), np.array([0, 1])
+      >>> loss = softmax_cross_entropy(logits, labels, class_weight=[1.0, 3.0])
+      >>> round(float(loss.array), 4)
+      3.2539
+      >>> round(float(softmax_cross_entropy(
+      ...     logits, labels, class_weight=[1.0, 3.0], reduction="weighted_mean").array), 4)
+      1.6269
+
+    References:
+      King & Zeng (2001); Chainer ``F.softmax_cross_entropy`` and ``F.average(weights=)``.
+    """
+    check_reduction(reduction)
+    x = _check_logits(logits)
+    labels = _check_labels(labels, x, validate)
+    one_hot = _one_hot(labels, x.shape[1])
+    loss = -_pick(_log_softmax(logits), one_hot)
+    weight = None
+    if class_weight is not None:
+        weight = _pick_constant(_class_weight_table(class_weight, x.shape[1], x, validate), one_hot)
+    if sample_weight is not None:
+        weight = _multiply(weight, _sample_weight(sample_weight, labels.shape, x, validate))
+    return _reduce(loss, weight, reduction, validate)
+
+
+def sigmoid_cross_entropy(
+    logits,
+    targets,
+    *,
+    class_weight=None,
+    sample_weight=None,
+    pos_weight=None,
+    reduction="mean",
+    validate=True,
+):
+    r"""Binary / multi-label sigmoid cross-entropy with class, sample and positive weights.
+
+    .. math::
+
+        \ell_i = p\, t_i\,\operatorname{softplus}(-z_i) + (1 - t_i)\operatorname{softplus}(z_i)
+
+    where :math:`p` is ``pos_weight`` (it scales only the positive term) and :math:`w_i` is the
+    ``class_weight`` of the element's label (axis 1) times ``sample_weight``. With ``reduction=
+    "none"`` and no weights this is ``F.sigmoid_cross_entropy(logits, targets, reduce="no")``,
+    which takes 0/1 integer targets only.
+
+    Args:
+      logits: ``[batch, num_labels, d1, ...]`` real floating Variable or array (or ``[batch]``).
+      targets: same shape, values in ``[0, 1]`` (0/1 labels or probabilities).
+      class_weight: ``[num_labels]`` weights, one per label of axis 1.
+      sample_weight: weights broadcastable to ``targets.shape`` after trailing axes of size one
+        are added.
+      pos_weight: a number or ``[num_labels]`` weights for the positive term.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check target ranges and weight signs (reads values on the host).
+
+    Returns:
+      A Variable: the reduced loss (0-d), or the weighted losses of ``logits``' shape.
+
+    Example:
+      >>> import numpy as np
+      >>> z, t = np.array([[0.0, 0.0]]), np.array([[1.0, 0.0]])
+      >>> round(float(sigmoid_cross_entropy(z, t, pos_weight=3.0, reduction="sum").array), 4)
+      2.7726
+
+    References:
+      TensorFlow ``tf.nn.weighted_cross_entropy_with_logits``; Elkan (2001) on costs and weights.
+    """
+    check_reduction(reduction)
+    x = _check_floating("logits", logits)
+    targets = _check_targets(targets, x, validate)
+    if x.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension", "a scalar")
+    axis, n_labels = _label_axis(x.ndim), x.shape[_label_axis(x.ndim)]
+    positive = _softplus(-logits) * targets
+    if pos_weight is not None:
+        p = _as_array("pos_weight", pos_weight, x)
+        if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != n_labels):
+            fail(
+                ValueError,
+                "pos_weight",
+                f"a number or one weight per label of axis {axis}, shape ({n_labels},)",
+                f"shape {p.shape}",
+            )
+        if validate:
+            _check_weights("pos_weight", p)
+        positive = positive * (_along_axis(p, x.ndim, axis) if p.ndim else p)
+    loss = positive + _softplus(logits) * (1 - targets)
+    weight = None
+    if class_weight is not None:
+        table = _class_weight_table(class_weight, n_labels, x, validate)
+        weight = _along_axis(table, x.ndim, axis)
+    if sample_weight is not None:
+        weight = _multiply(
+            weight, _sample_weight(sample_weight, x.shape, x, validate, what="targets")
+        )
+    if weight is not None:
+        weight = get_array_module(x).broadcast_to(weight, x.shape)
+    return _reduce(loss, weight, reduction, validate)
+
+
+# ----------------------------------------------------------------------------- focal losses
+
+
+def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+    r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
+
+    .. math::
+
+        \ell_i = -\alpha_{y_i}\,(1 - p_{i,y_i})^{\gamma}\,\log p_{i,y_i}, \qquad
+        p_i = \operatorname{softmax}(z_i)
+
+    A scalar ``alpha`` multiplies every class alike; a ``[num_classes]`` vector (or dict) is
+    looked up by label. :math:`\alpha_{y_i}` is the element's weight, so
+    ``reduction="weighted_mean"`` divides by :math:`\sum_i \alpha_{y_i}`. :math:`1 - p` is
+    computed as ``-expm1(log p)``, exact where :math:`p` is close to 1. With ``gamma=0`` and
+    ``alpha=class_weight`` this is :func:`softmax_cross_entropy` with that ``class_weight``.
+
+    Args:
+      logits: ``[batch, num_classes, d1, ...]`` real floating Variable or array.
+      labels: ``[batch, d1, ...]`` integer class indices.
+      alpha: ``None``, a non-negative number, or ``[num_classes]`` non-negative weights.
+      gamma: focusing parameter, ``gamma >= 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges and weight signs (reads values on the host).
+
+    Returns:
+      A Variable: the reduced loss (0-d), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
+
+    Example:
+      >>> import numpy as np
+      >>> logits = np.array([[3.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+      >>> loss = focal_loss(logits, np.array([0, 0]), reduction="none")
+      >>> [round(float(v), 4) for v in loss.array]
+      [0.0008, 0.4883]
+
+    References:
+      Lin, Goyal, Girshick, He & Dollár, "Focal Loss for Dense Object Detection", ICCV 2017.
+    """
+    check_reduction(reduction)
+    gamma = check_number("gamma", gamma, low=0.0)
+    x = _check_logits(logits)
+    labels = _check_labels(labels, x, validate)
+    one_hot = _one_hot(labels, x.shape[1])
+    log_p = _pick(_log_softmax(logits), one_hot)
+    loss = -_modulating_factor(-F.expm1(log_p), gamma) * log_p
+    weight = None
+    if alpha is not None:
+        if _is_per_class(alpha):
+            table = _class_weight_table(alpha, x.shape[1], x, validate, "alpha")
+            weight = _pick_constant(table, one_hot)
+        else:
+            a = check_number("alpha", _scalar(alpha), low=0.0)
+            weight = get_array_module(x).full(loss.shape, a, dtype=x.dtype)
+    return _reduce(loss, weight, reduction, validate, "alpha")
+
+
+def _is_per_class(value):
+    value = _array(value)
+    if hasattr(value, "ndim"):
+        return value.ndim > 0
+    return isinstance(value, Mapping | list | tuple)
+
+
+def _scalar(value):
+    value = _array(value)
+    return float(value) if getattr(value, "ndim", None) == 0 else value
+
+
+def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mean", validate=True):
+    r"""Binary / multi-label focal loss in the RetinaNet form.
+
+    .. math::
+
+        \ell_i = \alpha_{t,i}\,(1 - p_{t,i})^{\gamma}\,\mathrm{BCE}(z_i, t_i), \quad
+        p_{t} = p\,t + (1 - p)(1 - t), \quad \alpha_t = \alpha\,t + (1 - \alpha)(1 - t)
+
+    with :math:`p = \sigma(z)`. ``alpha`` weighs the positives and ``1 - alpha`` the negatives;
+    ``alpha=None`` weighs neither. :math:`\alpha_t` is the element's weight for
+    ``reduction="weighted_mean"``.
+
+    Args:
+      logits: real floating Variable or array of any shape (labels on axis 1).
+      targets: same shape, values in ``[0, 1]``.
+      alpha: ``None`` or a number in ``[0, 1]``.
+      gamma: focusing parameter, ``gamma >= 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check target ranges (reads values on the host).
+
+    Returns:
+      A Variable: the reduced loss (0-d), or the weighted losses of ``logits``' shape.
+
+    Example:
+      >>> import numpy as np
+      >>> round(float(sigmoid_focal_loss(np.array([0.0]), np.array([1.0])).array), 4)
+      0.0433
+
+    References:
+      Lin et al., ICCV 2017; torchvision ``torchvision.ops.sigmoid_focal_loss``.
+    """
+    check_reduction(reduction)
+    gamma = check_number("gamma", gamma, low=0.0)
+    if alpha is not None:
+        alpha = check_number("alpha", alpha, low=0.0, high=1.0)
+    x = _check_floating("logits", logits)
+    targets = _check_targets(targets, x, validate)
+    softplus_neg, softplus_pos = _softplus(-logits), _softplus(logits)
+    bce = softplus_neg * targets + softplus_pos * (1 - targets)
+    # 1 - p_t = t (1 - p) + (1 - t) p, with p = exp(-softplus(-z)) and 1 - p = exp(-softplus(z)).
+    one_minus_p_t = F.exp(-softplus_pos) * targets + F.exp(-softplus_neg) * (1 - targets)
+    loss = _modulating_factor(one_minus_p_t, gamma) * bce
+    weight = None if alpha is None else alpha * targets + (1 - alpha) * (1 - targets)
+    return _reduce(loss, weight, reduction, validate, "alpha")
+
+
+# ----------------------------------------------------------------------------- regression
+
+
+def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True):
+    r"""Huber loss: quadratic for small residuals, linear for large ones.
+
+    .. math::
+
+        \ell_i = \begin{cases} \tfrac12 d_i^2 & |d_i| \le \delta \\
+                 \delta\,(|d_i| - \tfrac12\delta) & |d_i| > \delta \end{cases},
+        \qquad d_i = \text{prediction}_i - \text{target}_i
+
+    Written as :math:`\tfrac12 q^2 + \delta(|d| - q)` with :math:`q = \min(|d|, \delta)`.
+    ``F.huber_loss(prediction, target, delta, reduce="no")`` computes the same elements; its
+    default ``reduce="sum_along_second_axis"`` sums them over axis 1.
+
+    Args:
+      prediction: real floating Variable or array of any shape.
+      target: array of the same shape.
+      delta: threshold between the quadratic and linear parts, ``delta > 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (the last equals
+        ``"mean"``: there are no weights).
+      validate: unused here (there are no values to check); kept for a uniform signature.
+
+    Returns:
+      A Variable: the reduced loss (0-d), or the losses of ``prediction``'s shape.
+
+    Example:
+      >>> import numpy as np
+      >>> huber_loss(np.array([0.5, 3.0]), np.zeros(2), reduction="none").array.tolist()
+      [0.125, 2.5]
+
+    References:
+      Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 35(1), 1964.
+    """
+    check_reduction(reduction)
+    delta = check_number("delta", delta, low=0.0, low_open=True)
+    x = _check_floating("prediction", prediction)
+    target = _check_array("target", target)
+    _check_same_kind("target", target, x, "prediction")
+    if target.shape != x.shape:
+        fail(
+            ValueError,
+            "target",
+            f"shape {x.shape} (the prediction's)",
+            f"shape {target.shape}",
+        )
+    check_not_empty("prediction", x.shape)
+    size = F.absolute(prediction - target.astype(x.dtype, copy=False))
+    xp = get_array_module(x)
+    q = F.where(size.array <= delta, size, xp.full_like(size.array, delta))
+    return _reduce(0.5 * q * q + delta * (size - q), None, reduction, validate)
+
+
+# ----------------------------------------------------------------------------- segmentation
+
+
+def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=True):
+    r"""Soft Dice loss, one value per sample.
+
+    .. math::
+
+        \ell_n = 1 - \frac{2\sum_k p_{n,k} t_{n,k} + s}{\sum_k p_{n,k} + \sum_k t_{n,k} + s}
+
+    where :math:`k` runs over every axis but the first (classes and pixels alike, so the class
+    axis may be anywhere) and :math:`s` is ``smooth``. ``reduction`` then works over the samples
+    (``"weighted_mean"`` equals ``"mean"``: there are no weights).
+
+    Args:
+      probabilities: ``[batch, ...]`` predicted probabilities in ``[0, 1]``.
+      targets: same shape, values in ``[0, 1]``.
+      smooth: ``smooth > 0``; it keeps an empty mask predicted empty at loss 0 instead of 0/0.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check that both inputs lie in ``[0, 1]`` (reads values on the host).
+
+    Returns:
+      A Variable: the reduced loss (0-d), or ``[batch]`` losses for ``"none"``.
+
+    Example:
+      >>> import numpy as np
+      >>> p = np.array([[[0.9, 0.1], [0.2, 0.8]]])
+      >>> t = np.array([[[1.0, 0.0], [0.0, 1.0]]])
+      >>> round(float(dice_loss(p, t).array), 4)
+      0.12
+
+    References:
+      Milletari, Navab & Ahmadi, "V-Net", 3DV 2016; Ronneberger et al. (2015) for the U-Net setting.
+    """
+    check_reduction(reduction)
+    smooth = check_number("smooth", smooth, low=0.0, low_open=True)
+    x = _check_floating("probabilities", probabilities)
+    if x.ndim < 2:
+        fail(
+            ValueError,
+            "probabilities",
+            "shape [batch, ...] with at least two dimensions",
+            f"shape {x.shape}",
+        )
+    targets = _check_targets(targets, x, validate, "probabilities")
+    xp = get_array_module(x)
+    if validate:
+        check_unit_interval("probabilities", *_extremes(xp, x))
+    axes = tuple(range(1, x.ndim))
+    overlap = F.sum(probabilities * targets, axis=axes)
+    total = F.sum(probabilities, axis=axes) + xp.sum(targets, axis=axes)
+    return _reduce(1 - (2 * overlap + smooth) / (total + smooth), None, reduction, validate)
+
+
+def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean", validate=True):
+    r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
+
+    .. math::
+
+        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        w_i = C[y_i, \hat y_i], \quad \hat y_i = \arg\max_j z_{ij}
+
+    The weight depends on the predicted class (the argmax over axis 1) but carries no gradient.
+    Every pixel of a ``[batch, num_classes, height, width]`` map gets its own cost.
+
+    Args:
+      logits: ``[batch, num_classes, d1, ...]`` real floating Variable or array.
+      labels: ``[batch, d1, ...]`` integer class indices.
+      cost_matrix: ``[num_classes, num_classes]`` non-negative costs, row = true class,
+        column = predicted class.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (divides by the sum of
+        the costs).
+      validate: check label ranges and cost signs (reads values on the host).
+
+    Returns:
+      A Variable: the reduced loss (0-d), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
+
+    Example:
+      >>> import numpy as np
+      >>> cost = np.array([[1.0, 1.0], [5.0, 1.0]])  # missing class 1 costs 5
+      >>> logits = np.array([[2.0, 0.0], [2.0, 0.0]])
+      >>> loss = cost_sensitive_cross_entropy(logits, np.array([0, 1]), cost, reduction="none")
+      >>> [round(float(v), 4) for v in loss.array]
+      [0.1269, 10.6346]
+
+    References:
+      Elkan, "The Foundations of Cost-Sensitive Learning", IJCAI 2001.
+    """
+    check_reduction(reduction)
+    x = _check_logits(logits)
+    labels = _check_labels(labels, x, validate)
+    n_classes = x.shape[1]
+    cost = _as_array("cost_matrix", cost_matrix, x)
+    if cost.shape != (n_classes, n_classes):
+        fail(
+            ValueError,
+            "cost_matrix",
+            f"shape ({n_classes}, {n_classes})",
+            f"shape {cost.shape}",
+        )
+    if validate:
+        _check_weights("cost_matrix", cost)
+    loss = -_pick(_log_softmax(logits), _one_hot(labels, n_classes))
+    xp = get_array_module(x)
+    predicted = xp.argmax(x, axis=1)
+    flat = labels.astype(predicted.dtype) * n_classes + predicted
+    weight = xp.take(cost.reshape(-1), flat.reshape(-1)).reshape(labels.shape)
+    return _reduce(loss, weight, reduction, validate, "cost_matrix")
