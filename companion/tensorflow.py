@@ -1,0 +1,1043 @@
+r"""Weighted losses for TensorFlow 2 and Keras 3, with the class axis last as in TF and Keras.
+
+The functions mirror :mod:`companion.reference` name for name and compute the same numbers: they
+take ``tf.Tensor`` inputs (NumPy arrays are converted, keeping their dtype), run eagerly or inside
+``tf.function``, and return tensors. ``class_weight`` and ``alpha`` may be sequences, NumPy
+arrays, tensors or ``{class: weight}`` dicts (missing classes weigh 1).
+
+Checks, eagerly and in graphs:
+
+* Dtypes, static shapes and hyperparameters (``gamma``, ``delta``, ``reduction``, ...) are
+  checked when the function runs eagerly and, inside ``tf.function``, when it is traced; an
+  unknown dimension (``None``) is taken to match. A mistake raises ``ValueError`` or
+  ``TypeError`` whose message starts ``"<argument>: expected"``.
+* Checks of values (label ranges, weight signs and finiteness, targets in ``[0, 1]``, the sum of
+  the weights for ``"weighted_mean"``) run only with ``validate=True``. Eagerly they read the
+  values and raise ``ValueError``. In a graph they become ``tf.debugging.Assert`` operations
+  that raise ``tf.errors.InvalidArgumentError`` with a message of the same form when the graph
+  runs; XLA (``jit_compile=True``, which Keras uses on a GPU by default) drops them.
+  ``validate=False`` skips them, which saves a host transfer on a GPU.
+
+The Keras 3 ``Loss`` classes (:class:`SoftmaxCrossEntropy`, :class:`FocalLoss`, ...) are thin:
+they store their arguments and call the function with ``reduction="none"``, leaving Keras to
+apply its own reduction and ``sample_weight``. :func:`fit_sample_weight` merges class and sample
+weights into the one ``sample_weight`` array Keras 3 ``fit`` accepts (it refuses both at once).
+
+Importing this module sets ``TF_CPP_MIN_LOG_LEVEL=3`` unless it is already set, and silences
+the C++ runtime's messages while TensorFlow is first imported: TensorFlow 2.21 prints a
+"Could not find cuda drivers" line on machines without a GPU before its log level applies
+(tensorflow/tensorflow#100442).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import os
+import sys
+from collections.abc import Mapping
+
+import ml_dtypes
+import numpy as np
+
+from companion._checks import (
+    broadcast_shape,
+    check_label_range,
+    check_not_empty,
+    check_number,
+    check_positive_sum,
+    check_reduction,
+    check_unit_interval,
+    check_weight_values,
+    fail,
+)
+from companion.weights import merge_weights
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """Point file descriptor 2 at the null device (C++ writes bypass ``sys.stderr``)."""
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 to silence
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+with _quiet_stderr():
+    import keras
+    import tensorflow as tf
+
+__all__ = [
+    "CostSensitiveCrossEntropy",
+    "DiceLoss",
+    "FocalLoss",
+    "HuberLoss",
+    "SigmoidCrossEntropy",
+    "SigmoidFocalLoss",
+    "SoftmaxCrossEntropy",
+    "cost_sensitive_cross_entropy",
+    "dice_loss",
+    "fit_sample_weight",
+    "focal_loss",
+    "huber_loss",
+    "sigmoid_cross_entropy",
+    "sigmoid_focal_loss",
+    "softmax_cross_entropy",
+]
+
+
+# ----------------------------------------------------------------------------- input handling
+
+
+def _not_converted(function):
+    """Keep AutoGraph out: the losses have no control flow on tensors, and a mistake found while
+    tracing then raises with the project's message rather than one rewritten by AutoGraph."""
+    return tf.autograph.experimental.do_not_convert(function)
+
+
+def _tensor(name, x):
+    """``x`` as a tensor of its own dtype (a NumPy array keeps its dtype)."""
+    if tf.is_tensor(x):
+        return x
+    try:
+        return tf.convert_to_tensor(x)
+    except (TypeError, ValueError) as e:
+        fail(TypeError, name, "a tensor or an array", f"{type(x).__name__} ({e})")
+
+
+def _floating(name, x):
+    x = _tensor(name, x)
+    if not x.dtype.is_floating:
+        fail(TypeError, name, "a real floating-point array", f"dtype {x.dtype.name}")
+    return x
+
+
+def _as_tensor(name, value, like):
+    """``value`` (tensor, array, sequence or number) as a tensor of ``like``'s dtype."""
+    try:
+        if tf.is_tensor(value):
+            return tf.cast(value, like.dtype)
+        if isinstance(value, list | tuple) and any(tf.is_tensor(v) for v in value):
+            return tf.stack([_as_tensor(name, v, like) for v in value])
+        return tf.constant(value, dtype=like.dtype)
+    except (TypeError, ValueError) as e:
+        fail(TypeError, name, "an array, a sequence of numbers or a number", f"{value!r} ({e})")
+
+
+def _shape(x):
+    """The static shape as a tuple (``None`` for unknown dimensions), as the messages print it."""
+    return tuple(x.shape)
+
+
+def _check_not_empty(name, x):
+    if x.shape.is_fully_defined():
+        check_not_empty(name, _shape(x))
+
+
+def _assert_values(condition, name, expected, low, high):
+    """In a graph, a run-time check with the project's message form."""
+    tf.debugging.Assert(
+        condition, [f"{name}: expected {expected}, got values from", low, "to", high]
+    )
+
+
+def _extremes(x):
+    return tf.reduce_min(x), tf.reduce_max(x), tf.reduce_all(tf.math.is_finite(x))
+
+
+def _check_weights(name, w):
+    """Finite, non-negative weights (values read on the host eagerly, asserted in a graph)."""
+    low, high, finite = _extremes(w)
+    if tf.executing_eagerly():
+        check_weight_values(name, float(low), float(high), bool(finite))
+    else:
+        _assert_values(finite & (low >= 0), name, "finite, non-negative weights", low, high)
+
+
+def _check_unit_interval(name, x):
+    low, high, finite = _extremes(x)
+    if tf.executing_eagerly():
+        check_unit_interval(name, float(low), float(high), bool(finite))
+    else:
+        _assert_values(finite & (low >= 0) & (high <= 1), name, "values in [0, 1]", low, high)
+
+
+def _num_classes(logits):
+    """The static length of the last axis, which the class weights are checked against."""
+    n_classes = logits.shape[-1] if logits.shape.rank else None
+    if n_classes is None:
+        fail(
+            ValueError,
+            "logits",
+            "a known number of classes (a static last axis)",
+            f"shape {logits.shape}",
+        )
+    return n_classes
+
+
+def _check_labels(labels, logits, validate):
+    """Integer class indices of shape ``logits.shape[:-1]`` in ``[0, num_classes)``."""
+    labels = _tensor("labels", labels)
+    if not labels.dtype.is_integer:
+        fail(
+            TypeError,
+            "labels",
+            "an integer array of class indices (not one-hot)",
+            f"dtype {labels.dtype.name}",
+        )
+    known = logits.shape.rank is not None and labels.shape.rank is not None
+    if known and (logits.shape.rank < 1 or not labels.shape.is_compatible_with(logits.shape[:-1])):
+        fail(
+            ValueError,
+            "labels",
+            f"shape {_shape(logits)[:-1]} (the logits' shape without the class axis)",
+            f"shape {_shape(labels)}",
+        )
+    _check_not_empty("labels", labels)
+    n_classes = _num_classes(logits)
+    if validate:
+        low, high = tf.reduce_min(labels), tf.reduce_max(labels)
+        if tf.executing_eagerly():
+            check_label_range(int(low), int(high), n_classes)
+        else:
+            _assert_values(
+                (low >= 0) & (high < n_classes),
+                "labels",
+                f"class indices in [0, {n_classes})",
+                low,
+                high,
+            )
+    return labels
+
+
+def _check_targets(targets, logits, validate, name="targets"):
+    """Probabilities or 0/1 targets of the same shape as ``logits``, in ``logits``' dtype."""
+    targets = _tensor(name, targets)
+    if not targets.shape.is_compatible_with(logits.shape):
+        fail(ValueError, name, f"shape {_shape(logits)}", f"shape {_shape(targets)}")
+    _check_not_empty(name, targets)
+    targets = tf.cast(targets, logits.dtype)
+    if validate:
+        _check_unit_interval(name, targets)
+    return targets
+
+
+def _class_weight_table(class_weight, n_classes, like, validate, name="class_weight"):
+    """One weight per class as a tensor; a ``{class: weight}`` dict weighs missing classes 1."""
+    if isinstance(class_weight, Mapping):
+        table = [1.0] * n_classes
+        for key, value in class_weight.items():
+            if (
+                isinstance(key, bool)
+                or not isinstance(key, numbers.Integral)
+                or not 0 <= key < n_classes
+            ):
+                fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
+            table[key] = value
+        class_weight = table
+    w = _as_tensor(name, class_weight, like)
+    if w.shape.rank == 0:
+        fail(ValueError, name, f"one weight per class, shape ({n_classes},)", "a scalar")
+    if not w.shape.is_compatible_with((n_classes,)):
+        fail(ValueError, name, f"one weight per class, shape ({n_classes},)", f"shape {_shape(w)}")
+    if validate:
+        _check_weights(name, w)
+    return w
+
+
+def _sample_weight(sample_weight, target, like, validate, name="sample_weight", what="labels"):
+    """``sample_weight`` broadcast to ``target``'s shape (trailing axes of size one added first)."""
+    w = _as_tensor(name, sample_weight, like)
+    if w.shape.rank is not None and target.shape.rank is not None:
+        # Unknown dimensions (inside tf.function) are taken to match.
+        known = [
+            t if t is not None else (s if s is not None else 1)
+            for s, t in zip(
+                _shape(w) + (1,) * max(0, target.shape.rank - w.shape.rank),
+                _shape(target),
+                strict=False,
+            )
+        ]
+        given = tuple(1 if s is None else s for s in _shape(w))
+        broadcast_shape(name, given, tuple(known), f"the {what}' shape")
+        pad = target.shape.rank - w.shape.rank
+        w = tf.reshape(w, tf.concat([tf.shape(w), tf.ones([pad], tf.int32)], axis=0))
+    if validate:
+        _check_weights(name, w)
+    return tf.broadcast_to(w, tf.shape(target))
+
+
+def _one_hot(labels, n_classes):
+    """Boolean one-hot mask of shape ``labels.shape + (n_classes,)``."""
+    return tf.equal(labels[..., tf.newaxis], tf.range(n_classes, dtype=labels.dtype))
+
+
+def _pick(one_hot, values):
+    """``values[..., label]`` for every element; an out-of-range label picks 0."""
+    return tf.reduce_sum(tf.where(one_hot, values, tf.zeros_like(values)), axis=-1)
+
+
+def _multiply(a, b):
+    if a is None:
+        return b
+    return a if b is None else a * b
+
+
+def _reduce(loss, weight, reduction, validate, weight_name="class_weight * sample_weight"):
+    """Apply the element weights and the reduction (see :mod:`companion.reference`)."""
+    if weight is not None:
+        loss = loss * weight
+    if reduction == "none":
+        return loss
+    total = tf.reduce_sum(loss)
+    if reduction == "sum":
+        return total
+    if reduction == "mean" or weight is None:
+        return total / tf.cast(tf.size(loss, out_type=tf.int64), loss.dtype)
+    denominator = tf.reduce_sum(weight)
+    if validate:
+        if tf.executing_eagerly():
+            check_positive_sum(weight_name, float(denominator))
+        else:
+            expected = "a positive sum for reduction='weighted_mean'"
+            message = f"{weight_name}: expected {expected}, got weights that sum to"
+            tf.debugging.Assert(denominator > 0, [message, denominator])
+    # With validate=False an all-zero weight gives 0 rather than 0/0.
+    return total / tf.where(denominator > 0, denominator, tf.ones_like(denominator))
+
+
+def _modulating_factor(one_minus_p, gamma):
+    """(1 - p_t)^gamma with a finite gradient where 1 - p_t underflows to 0 and gamma < 1."""
+    tiny = ml_dtypes.finfo(one_minus_p.dtype.as_numpy_dtype).smallest_normal
+    safe = tf.where(one_minus_p > tiny, one_minus_p, tf.fill(tf.shape(one_minus_p), tiny))
+    return safe**gamma
+
+
+# ----------------------------------------------------------------------------- cross-entropy
+
+
+@_not_converted
+def softmax_cross_entropy(
+    logits, labels, *, class_weight=None, sample_weight=None, reduction="mean", validate=True
+):
+    r"""Softmax cross-entropy with integer labels and per-class and per-sample weights.
+
+    .. math::
+
+        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        w_i = \text{class\_weight}_{y_i} \cdot \text{sample\_weight}_i
+
+    ``tf.nn.log_softmax`` shifts the logits by their maximum, so the loss and its gradient stay
+    finite for any finite logits.
+
+    Args:
+      logits: ``[..., num_classes]`` floating tensor (the class axis last, as in Keras).
+      labels: ``[...]`` integer class indices in ``[0, num_classes)``.
+      class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict
+        (missing classes weigh 1).
+      sample_weight: non-negative weights broadcastable to ``labels.shape`` after trailing axes
+        of size one are added (``[batch]`` weights apply per sample).
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` (Keras' ``"sum_over_batch_size"``) or
+        ``"weighted_mean"`` (:math:`\sum_i w_i\ell_i / \sum_i w_i`).
+      validate: check label ranges and weight values: eagerly a ``ValueError``, in a graph a
+        ``tf.debugging.Assert`` (see the module docstring).
+
+    Returns:
+      The reduced loss (a scalar tensor), or ``[...]`` per-element weighted losses for ``"none"``.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> logits, labels = tf.constant([[2.0, 0.0], [2.0, 0.0]]), tf.constant([0, 1])
+      >>> round(float(softmax_cross_entropy(logits, labels, class_weight=[1.0, 3.0])), 4)
+      3.2539
+      >>> round(float(softmax_cross_entropy(
+      ...     logits, labels, class_weight=[1.0, 3.0], reduction="weighted_mean")), 4)
+      1.6269
+
+    References:
+      King & Zeng (2001); PyTorch ``torch.nn.CrossEntropyLoss`` for the ``weighted_mean`` form.
+    """
+    check_reduction(reduction)
+    logits = _floating("logits", logits)
+    labels = _check_labels(labels, logits, validate)
+    n_classes = _num_classes(logits)
+    one_hot = _one_hot(labels, n_classes)
+    loss = -_pick(one_hot, tf.nn.log_softmax(logits))
+    weight = None
+    if class_weight is not None:
+        weight = _pick(one_hot, _class_weight_table(class_weight, n_classes, logits, validate))
+    if sample_weight is not None:
+        weight = _multiply(weight, _sample_weight(sample_weight, labels, logits, validate))
+    return _reduce(loss, weight, reduction, validate)
+
+
+@_not_converted
+def sigmoid_cross_entropy(
+    logits,
+    targets,
+    *,
+    class_weight=None,
+    sample_weight=None,
+    pos_weight=None,
+    reduction="mean",
+    validate=True,
+):
+    r"""Binary / multi-label sigmoid cross-entropy with class, sample and positive weights.
+
+    .. math::
+
+        \ell_i = p\, t_i\,\operatorname{softplus}(-z_i) + (1 - t_i)\operatorname{softplus}(z_i)
+
+    where :math:`p` is ``pos_weight`` (it scales only the positive term, as in
+    ``tf.nn.weighted_cross_entropy_with_logits``), and :math:`w_i` is ``class_weight`` of the
+    element's column times ``sample_weight``. ``tf.nn.softplus`` stays finite, with the finite
+    gradient :math:`\sigma(z)`, for every finite :math:`z`.
+
+    Args:
+      logits: ``[..., num_labels]`` floating tensor.
+      targets: same shape, values in ``[0, 1]`` (0/1 labels or probabilities).
+      class_weight: ``[num_labels]`` weights, one per column of the last axis.
+      sample_weight: weights broadcastable to ``targets.shape`` after trailing axes of size one
+        are added.
+      pos_weight: a number or ``[num_labels]`` weights for the positive term.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check target ranges and weight values (see the module docstring).
+
+    Example:
+      >>> import tensorflow as tf
+      >>> z, t = tf.constant([[0.0, 0.0]]), tf.constant([[1.0, 0.0]])
+      >>> round(float(sigmoid_cross_entropy(z, t, pos_weight=3.0, reduction="sum")), 4)
+      2.7726
+
+    References:
+      TensorFlow ``tf.nn.weighted_cross_entropy_with_logits``; Elkan (2001) on costs and weights.
+    """
+    check_reduction(reduction)
+    logits = _floating("logits", logits)
+    targets = _check_targets(targets, logits, validate)
+    if logits.shape.rank == 0:
+        fail(ValueError, "logits", "at least one dimension", "a scalar")
+    n_labels = logits.shape[-1] if logits.shape.rank is not None else None
+    positive = targets * tf.nn.softplus(-logits)
+    if pos_weight is not None:
+        p = _as_tensor("pos_weight", pos_weight, logits)
+        if p.shape.rank is None or not (
+            p.shape.rank == 0 or (p.shape.rank == 1 and p.shape.is_compatible_with((n_labels,)))
+        ):
+            fail(
+                ValueError,
+                "pos_weight",
+                f"a number or one weight per label, shape ({n_labels},)",
+                f"shape {_shape(p)}",
+            )
+        if validate:
+            _check_weights("pos_weight", p)
+        positive = positive * p
+    loss = positive + (1 - targets) * tf.nn.softplus(logits)
+    weight = None
+    if class_weight is not None:
+        weight = _class_weight_table(class_weight, _num_classes(logits), logits, validate)
+    if sample_weight is not None:
+        weight = _multiply(
+            weight, _sample_weight(sample_weight, logits, logits, validate, what="targets")
+        )
+    if weight is not None:
+        weight = tf.broadcast_to(weight, tf.shape(logits))
+    return _reduce(loss, weight, reduction, validate)
+
+
+# ----------------------------------------------------------------------------- focal losses
+
+
+@_not_converted
+def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+    r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
+
+    .. math::
+
+        \ell_i = -\alpha_{y_i}\,(1 - p_{i,y_i})^{\gamma}\,\log p_{i,y_i}, \qquad
+        p_i = \operatorname{softmax}(z_i)
+
+    :math:`1 - p` is computed as ``-expm1(log p)`` and clamped below at the dtype's smallest
+    normal number, so the gradient stays finite where :math:`p` rounds to 1, even for
+    :math:`\gamma < 1`. A scalar ``alpha`` multiplies every class alike, as in
+    ``keras.losses.CategoricalFocalCrossentropy``; a ``[num_classes]`` vector is looked up by
+    label (Keras multiplies a list ``alpha`` into the class axis, which has the same effect on
+    one-hot labels). Unlike Keras, whose ``alpha`` defaults to 0.25, ``alpha=None`` weighs
+    nothing. :math:`\alpha_{y_i}` is the element's weight for ``reduction="weighted_mean"``.
+
+    Args:
+      logits: ``[..., num_classes]`` floating tensor.
+      labels: ``[...]`` integer class indices.
+      alpha: ``None``, a non-negative number, or ``[num_classes]`` non-negative weights (a
+        sequence, array, tensor or ``{class: weight}`` dict).
+      gamma: focusing parameter, ``gamma >= 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges and weight values (see the module docstring).
+
+    Example:
+      >>> import tensorflow as tf
+      >>> logits = tf.constant([[3.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+      >>> loss = focal_loss(logits, tf.constant([0, 0]), reduction="none")
+      >>> [round(float(v), 4) for v in loss]
+      [0.0008, 0.4883]
+
+    References:
+      Lin, Goyal, Girshick, He & Dollár, "Focal Loss for Dense Object Detection", ICCV 2017.
+    """
+    check_reduction(reduction)
+    gamma = check_number("gamma", gamma, low=0.0)
+    logits = _floating("logits", logits)
+    labels = _check_labels(labels, logits, validate)
+    n_classes = _num_classes(logits)
+    one_hot = _one_hot(labels, n_classes)
+    log_p = _pick(one_hot, tf.nn.log_softmax(logits))
+    loss = -_modulating_factor(-tf.math.expm1(log_p), gamma) * log_p
+    weight = None
+    if alpha is not None:
+        if _is_per_class(alpha):
+            table = _class_weight_table(alpha, n_classes, logits, validate, "alpha")
+            weight = _pick(one_hot, table)
+        else:
+            alpha = check_number("alpha", _scalar(alpha), low=0.0)
+            weight = tf.fill(tf.shape(loss), tf.constant(alpha, loss.dtype))
+    return _reduce(loss, weight, reduction, validate, "alpha")
+
+
+def _is_per_class(value):
+    if tf.is_tensor(value) or hasattr(value, "ndim"):
+        return len(value.shape) > 0
+    return isinstance(value, Mapping | list | tuple)
+
+
+def _scalar(value):
+    if (tf.is_tensor(value) or hasattr(value, "ndim")) and len(value.shape) == 0:
+        return float(value)
+    return value
+
+
+@_not_converted
+def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mean", validate=True):
+    r"""Binary / multi-label focal loss in the RetinaNet form.
+
+    .. math::
+
+        \ell_i = \alpha_{t,i}\,(1 - p_{t,i})^{\gamma}\,\mathrm{BCE}(z_i, t_i), \quad
+        p_{t} = p\,t + (1 - p)(1 - t), \quad \alpha_t = \alpha\,t + (1 - \alpha)(1 - t)
+
+    with :math:`p = \sigma(z)`; :math:`1 - p_t` is computed from ``softplus`` so it never
+    subtracts two numbers close to 1. ``alpha`` weighs the positives and ``1 - alpha`` the
+    negatives; ``alpha=None`` weighs neither. :math:`\alpha_t` is the element's weight for
+    ``reduction="weighted_mean"``.
+
+    Args:
+      logits: floating tensor of any shape.
+      targets: same shape, values in ``[0, 1]``.
+      alpha: ``None`` or a number in ``[0, 1]``.
+      gamma: focusing parameter, ``gamma >= 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check target ranges (see the module docstring).
+
+    Example:
+      >>> import tensorflow as tf
+      >>> round(float(sigmoid_focal_loss(tf.constant([0.0]), tf.constant([1.0]))), 4)
+      0.0433
+
+    References:
+      Lin et al., ICCV 2017; ``keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True)``.
+    """
+    check_reduction(reduction)
+    gamma = check_number("gamma", gamma, low=0.0)
+    if alpha is not None:
+        alpha = check_number("alpha", alpha, low=0.0, high=1.0)
+    logits = _floating("logits", logits)
+    targets = _check_targets(targets, logits, validate)
+    softplus_neg, softplus_pos = tf.nn.softplus(-logits), tf.nn.softplus(logits)
+    bce = targets * softplus_neg + (1 - targets) * softplus_pos
+    # 1 - p_t = t (1 - p) + (1 - t) p, with p = exp(-softplus(-z)) and 1 - p = exp(-softplus(z)).
+    one_minus_p_t = targets * tf.exp(-softplus_pos) + (1 - targets) * tf.exp(-softplus_neg)
+    loss = _modulating_factor(one_minus_p_t, gamma) * bce
+    weight = None if alpha is None else alpha * targets + (1 - alpha) * (1 - targets)
+    return _reduce(loss, weight, reduction, validate, "alpha")
+
+
+# ----------------------------------------------------------------------------- regression
+
+
+@_not_converted
+def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True):
+    r"""Huber loss: quadratic for small residuals, linear for large ones.
+
+    .. math::
+
+        \ell_i = \tfrac12 q_i^2 + \delta\,(|d_i| - q_i), \qquad
+        q_i = \min(|d_i|, \delta), \quad d_i = \text{prediction}_i - \text{target}_i
+
+    which is :math:`\tfrac12 d^2` for :math:`|d| \le \delta` and
+    :math:`\delta(|d| - \tfrac12\delta)` beyond, with a finite gradient everywhere. Unlike
+    ``keras.losses.Huber``, which averages over the last axis, ``reduction="none"`` keeps every
+    element; ``"mean"`` equals Keras' default reduction.
+
+    Args:
+      prediction: floating tensor of any shape.
+      target: tensor of the same shape.
+      delta: threshold between the quadratic and linear parts, ``delta > 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (the last equals
+        ``"mean"``: there are no weights).
+      validate: unused (there are no values to check); kept for a uniform signature.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> loss = huber_loss(tf.constant([0.5, 3.0]), tf.zeros(2), reduction="none")
+      >>> loss.numpy().tolist()
+      [0.125, 2.5]
+
+    References:
+      Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 35(1), 1964.
+    """
+    check_reduction(reduction)
+    delta = check_number("delta", delta, low=0.0, low_open=True)
+    prediction = _floating("prediction", prediction)
+    target = _tensor("target", target)
+    if not target.shape.is_compatible_with(prediction.shape):
+        fail(
+            ValueError,
+            "target",
+            f"shape {_shape(prediction)} (the prediction's)",
+            f"shape {_shape(target)}",
+        )
+    _check_not_empty("prediction", prediction)
+    size = tf.abs(prediction - tf.cast(target, prediction.dtype))
+    q = tf.where(size <= delta, size, tf.fill(tf.shape(size), tf.constant(delta, size.dtype)))
+    return _reduce(0.5 * q * q + delta * (size - q), None, reduction, validate)
+
+
+# ----------------------------------------------------------------------------- segmentation
+
+
+@_not_converted
+def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=True):
+    r"""Soft Dice loss, one value per sample.
+
+    .. math::
+
+        \ell_n = 1 - \frac{2\sum_k p_{n,k} t_{n,k} + s}{\sum_k p_{n,k} + \sum_k t_{n,k} + s}
+
+    where :math:`k` runs over every axis but the first (pixels, and classes if there are any) and
+    :math:`s` is ``smooth``. ``reduction`` then works over the samples (``"weighted_mean"`` equals
+    ``"mean"``: there are no weights).
+
+    Args:
+      probabilities: ``[batch, ...]`` predicted probabilities in ``[0, 1]``.
+      targets: same shape, values in ``[0, 1]``.
+      smooth: ``smooth > 0``; it keeps an empty mask predicted empty at loss 0 instead of 0/0.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check that both inputs lie in ``[0, 1]`` (see the module docstring).
+
+    Returns:
+      The reduced loss, or ``[batch]`` losses for ``"none"``.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> p = tf.constant([[[0.9, 0.1], [0.2, 0.8]]])
+      >>> t = tf.constant([[[1.0, 0.0], [0.0, 1.0]]])
+      >>> round(float(dice_loss(p, t)), 4)
+      0.12
+
+    References:
+      Milletari, Navab & Ahmadi, "V-Net", 3DV 2016; Ronneberger et al. (2015) for the U-Net setting.
+    """
+    check_reduction(reduction)
+    smooth = check_number("smooth", smooth, low=0.0, low_open=True)
+    probabilities = _floating("probabilities", probabilities)
+    if probabilities.shape.rank is not None and probabilities.shape.rank < 2:
+        fail(
+            ValueError,
+            "probabilities",
+            "shape [batch, ...] with at least two dimensions",
+            f"shape {_shape(probabilities)}",
+        )
+    targets = _check_targets(targets, probabilities, validate)
+    if validate:
+        _check_unit_interval("probabilities", probabilities)
+    rank = probabilities.shape.rank
+    axes = tf.range(1, tf.rank(probabilities)) if rank is None else list(range(1, rank))
+    overlap = tf.reduce_sum(probabilities * targets, axis=axes)
+    total = tf.reduce_sum(probabilities, axis=axes) + tf.reduce_sum(targets, axis=axes)
+    return _reduce(1 - (2 * overlap + smooth) / (total + smooth), None, reduction, validate)
+
+
+@_not_converted
+def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean", validate=True):
+    r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
+
+    .. math::
+
+        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        w_i = C[y_i, \hat y_i], \quad \hat y_i = \arg\max_j z_{ij}
+
+    The weight depends on the predicted class but carries no gradient (``argmax`` has none): it
+    rescales each element's cross-entropy by how costly its current mistake is. Works for any
+    leading shape, so every pixel of a segmentation map gets its own cost.
+
+    Args:
+      logits: ``[..., num_classes]`` floating tensor.
+      labels: ``[...]`` integer class indices.
+      cost_matrix: ``[num_classes, num_classes]`` non-negative costs, row = true class,
+        column = predicted class.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (divides by the sum of
+        the costs).
+      validate: check label ranges and cost values (see the module docstring).
+
+    Example:
+      >>> import tensorflow as tf
+      >>> cost = [[1.0, 1.0], [5.0, 1.0]]  # missing class 1 costs 5
+      >>> logits = tf.constant([[2.0, 0.0], [2.0, 0.0]])
+      >>> loss = cost_sensitive_cross_entropy(logits, tf.constant([0, 1]), cost, reduction="none")
+      >>> [round(float(v), 4) for v in loss]
+      [0.1269, 10.6346]
+
+    References:
+      Elkan, "The Foundations of Cost-Sensitive Learning", IJCAI 2001.
+    """
+    check_reduction(reduction)
+    logits = _floating("logits", logits)
+    labels = _check_labels(labels, logits, validate)
+    n_classes = _num_classes(logits)
+    cost = _as_tensor("cost_matrix", cost_matrix, logits)
+    if not (cost.shape.rank == 2 and cost.shape.is_compatible_with((n_classes, n_classes))):
+        fail(
+            ValueError,
+            "cost_matrix",
+            f"shape ({n_classes}, {n_classes})",
+            f"shape {_shape(cost)}",
+        )
+    if validate:
+        _check_weights("cost_matrix", cost)
+    one_hot = _one_hot(labels, n_classes)
+    loss = -_pick(one_hot, tf.nn.log_softmax(logits))
+    # Column argmax(z) of the cost matrix for every element, then its entry at the true class.
+    costs_of_prediction = tf.gather(tf.transpose(cost), tf.argmax(logits, axis=-1))
+    weight = _pick(one_hot, costs_of_prediction)
+    return _reduce(loss, weight, reduction, validate, "cost_matrix")
+
+
+# ----------------------------------------------------------------------------- Keras 3 fit
+
+
+def fit_sample_weight(y, *, class_weight=None, sample_weight=None, one_hot=None):
+    r"""The ``sample_weight`` for Keras 3 ``fit``: :math:`w = \text{class\_weight}[y]\cdot
+    \text{sample\_weight}`.
+
+    Keras 3 ``fit`` refuses ``class_weight`` together with ``sample_weight`` (``ValueError``),
+    and its ``class_weight`` gives one weight per sample, so it fails for sparse labels of rank
+    2 or more. tf-keras (Keras 2) multiplied the two. Pass this function's result to ``fit`` as
+    ``sample_weight`` instead: it has one weight per element of the sparse labels, which Keras
+    multiplies into the per-element loss.
+
+    Args:
+      y: the targets given to ``fit``, NumPy or tf: sparse integer labels of any rank
+        (``[N]``, sequences ``[N, T]``, segmentation masks ``[N, H, W]``), or one-hot (or
+        probability) labels with the class axis last (``[N, K]``, ``[N, T, K]``, ...), whose
+        class is the argmax.
+      class_weight: one weight per class (a sequence, array or ``{class: weight}`` dict, missing
+        classes weighing 1), as for ``fit(class_weight=...)``.
+      sample_weight: weights broadcastable to the sparse labels' shape after trailing axes of
+        size one are added, so ``[N]`` weights apply per sample.
+      one_hot: whether ``y`` carries a class axis last. ``None`` infers it: ``y`` is one-hot when
+        it is floating, has at least two axes and a last axis longer than 1, lies in ``[0, 1]``
+        and sums to 1 along that axis. Integer ``y`` is always taken as sparse. Floating sparse
+        labels that happen to look one-hot (a ``[N, 2]`` sequence of 0/1 labels with exactly one
+        1 per row, say) are misread: pass ``one_hot=False`` for them, or ``one_hot=True`` to
+        insist.
+
+    Returns:
+      A float64 NumPy array of the sparse labels' shape: ``[N]`` for per-sample labels (sparse
+      ``[N]`` or one-hot ``[N, K]``), ``[N, T]`` for sequences, ``[N, H, W]`` for masks.
+
+    Example:
+      >>> import numpy as np
+      >>> y = np.array([0, 1, 1])
+      >>> fit_sample_weight(y, class_weight={1: 3.0}, sample_weight=[0.5, 1.0, 2.0]).tolist()
+      [0.5, 3.0, 6.0]
+      >>> fit_sample_weight(np.eye(2)[y], class_weight=[1.0, 3.0]).tolist()
+      [1.0, 3.0, 3.0]
+    """
+    y = _host(y)
+    if one_hot is None:
+        one_hot = _looks_one_hot(y)
+    if sample_weight is not None:
+        sample_weight = _host(sample_weight)
+    if class_weight is not None and not isinstance(class_weight, Mapping):
+        class_weight = _host(class_weight)
+    return merge_weights(
+        y, class_weight=class_weight, sample_weight=sample_weight, one_hot=bool(one_hot)
+    )
+
+
+def _host(x):
+    if tf.is_tensor(x):
+        return x.numpy()
+    return np.asarray(x)
+
+
+def _looks_one_hot(y):
+    if y.ndim < 2 or y.shape[-1] < 2 or not np.issubdtype(y.dtype, np.floating) or y.size == 0:
+        return False
+    in_unit_interval = bool(np.all((y >= 0) & (y <= 1)))
+    return in_unit_interval and bool(np.allclose(y.sum(axis=-1), 1.0, rtol=0.0, atol=1e-5))
+
+
+# ----------------------------------------------------------------------------- Keras 3 losses
+
+
+def _serializable(value):
+    """A JSON-friendly copy of a weight argument (``{class: weight}`` dicts keep their keys)."""
+    if value is None or isinstance(value, numbers.Number):
+        return value
+    if isinstance(value, Mapping):
+        return {int(k): float(v) for k, v in value.items()}
+    return _host(value).tolist()
+
+
+def _integer_keys(value):
+    """Undo JSON's string keys in a ``{class: weight}`` dict read back from a config."""
+    if isinstance(value, Mapping):
+        return {int(k): v for k, v in value.items()}
+    return value
+
+
+def _sparse(y_true, y_pred):
+    """Keras hands labels over as floats, with a trailing axis of size 1 when ``y`` had one."""
+    if (
+        y_true.shape.rank is not None
+        and y_true.shape.rank == y_pred.shape.rank
+        and y_true.shape[-1] == 1
+    ):
+        y_true = tf.squeeze(y_true, axis=-1)
+    return tf.cast(y_true, tf.int64)
+
+
+def _dense(y_true, y_pred):
+    """Targets ``[N]`` for predictions ``[N, 1]``, as Keras' own losses accept."""
+    if (
+        y_true.shape.rank is not None
+        and y_true.shape.rank + 1 == y_pred.shape.rank
+        and y_pred.shape[-1] == 1
+    ):
+        y_true = y_true[..., tf.newaxis]
+    return y_true
+
+
+class _Loss(keras.losses.Loss):
+    """Stores the loss arguments and calls ``_function`` with ``reduction="none"``; Keras then
+    applies its ``reduction`` and ``sample_weight``."""
+
+    _function = None
+    _sparse_labels = False  # labels are class indices that Keras handed over as floats
+    _mean_over_last_axis = False  # per-element losses averaged over the last axis, as Keras does
+    _weights = ()  # arguments that may be {class: weight} dicts
+
+    def __init__(self, *, validate=True, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.validate = validate
+
+    def _arguments(self):
+        raise NotImplementedError
+
+    def call(self, y_true, y_pred):
+        y_true = _sparse(y_true, y_pred) if self._sparse_labels else _dense(y_true, y_pred)
+        loss = self._function(
+            y_pred, y_true, **self._arguments(), reduction="none", validate=self.validate
+        )
+        return tf.reduce_mean(loss, axis=-1) if self._mean_over_last_axis else loss
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({k: _serializable(v) for k, v in self._arguments().items()})
+        config["validate"] = self.validate
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**{k: _integer_keys(v) if k in cls._weights else v for k, v in config.items()})
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class SoftmaxCrossEntropy(_Loss):
+    """Keras 3 loss: :func:`softmax_cross_entropy` of sparse labels and logits.
+
+    ``y_true`` holds class indices of shape ``[N, ...]`` or ``[N, ..., 1]``: Keras converts it to
+    the loss dtype and the class casts it back to integers. The per-element losses have the
+    labels' shape, so ``sample_weight`` may be ``[N]`` or a weight map such as
+    :func:`fit_sample_weight` makes.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> loss = SoftmaxCrossEntropy(class_weight=[1.0, 3.0])
+      >>> round(float(loss(tf.constant([0, 1]), tf.constant([[2.0, 0.0], [2.0, 0.0]]))), 4)
+      3.2539
+    """
+
+    _function = staticmethod(softmax_cross_entropy)
+    _sparse_labels = True
+    _weights = ("class_weight",)
+
+    def __init__(self, class_weight=None, **kwargs):
+        super().__init__(**kwargs)
+        self.class_weight = class_weight
+
+    def _arguments(self):
+        return {"class_weight": self.class_weight}
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class SigmoidCrossEntropy(_Loss):
+    """Keras 3 loss: :func:`sigmoid_cross_entropy` of 0/1 (or probability) targets and logits.
+
+    Like ``keras.losses.BinaryCrossentropy`` it averages over the last axis (the labels), so
+    ``sample_weight`` of shape ``[N]`` weighs samples.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> loss = SigmoidCrossEntropy(pos_weight=3.0)
+      >>> round(float(loss(tf.constant([[1.0, 0.0]]), tf.constant([[0.0, 0.0]]))), 4)
+      1.3863
+    """
+
+    _function = staticmethod(sigmoid_cross_entropy)
+    _mean_over_last_axis = True
+    _weights = ("class_weight",)
+
+    def __init__(self, class_weight=None, pos_weight=None, **kwargs):
+        super().__init__(**kwargs)
+        self.class_weight = class_weight
+        self.pos_weight = pos_weight
+
+    def _arguments(self):
+        return {"class_weight": self.class_weight, "pos_weight": self.pos_weight}
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class FocalLoss(_Loss):
+    """Keras 3 loss: :func:`focal_loss` of sparse labels and logits.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> loss = FocalLoss(alpha=[0.25, 0.75], gamma=2.0, reduction="none")
+      >>> [round(float(v), 4) for v in loss(tf.constant([0, 1]), tf.zeros((2, 2)))]
+      [0.0433, 0.13]
+    """
+
+    _function = staticmethod(focal_loss)
+    _sparse_labels = True
+    _weights = ("alpha",)
+
+    def __init__(self, alpha=None, gamma=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = alpha
+        self.gamma = gamma
+
+    def _arguments(self):
+        return {"alpha": self.alpha, "gamma": self.gamma}
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class SigmoidFocalLoss(_Loss):
+    """Keras 3 loss: :func:`sigmoid_focal_loss` of 0/1 targets and logits, averaged over the last
+    axis like ``keras.losses.BinaryFocalCrossentropy``.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> round(float(SigmoidFocalLoss()(tf.constant([[1.0]]), tf.constant([[0.0]]))), 4)
+      0.0433
+    """
+
+    _function = staticmethod(sigmoid_focal_loss)
+    _mean_over_last_axis = True
+
+    def __init__(self, alpha=0.25, gamma=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = alpha
+        self.gamma = gamma
+
+    def _arguments(self):
+        return {"alpha": self.alpha, "gamma": self.gamma}
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class HuberLoss(_Loss):
+    """Keras 3 loss: :func:`huber_loss` averaged over the last axis, as ``keras.losses.Huber``.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> round(float(HuberLoss(delta=1.0)(tf.zeros((1, 2)), tf.constant([[0.5, 3.0]]))), 4)
+      1.3125
+    """
+
+    _function = staticmethod(huber_loss)
+    _mean_over_last_axis = True
+
+    def __init__(self, delta=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.delta = delta
+
+    def _arguments(self):
+        return {"delta": self.delta}
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class DiceLoss(_Loss):
+    """Keras 3 loss: :func:`dice_loss` of probabilities and masks, one value per sample.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> p = tf.constant([[[0.9, 0.1], [0.2, 0.8]]])
+      >>> t = tf.constant([[[1.0, 0.0], [0.0, 1.0]]])
+      >>> round(float(DiceLoss()(t, p)), 4)
+      0.12
+    """
+
+    _function = staticmethod(dice_loss)
+
+    def __init__(self, smooth=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.smooth = smooth
+
+    def _arguments(self):
+        return {"smooth": self.smooth}
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class CostSensitiveCrossEntropy(_Loss):
+    """Keras 3 loss: :func:`cost_sensitive_cross_entropy` of sparse labels and logits.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> loss = CostSensitiveCrossEntropy([[1.0, 1.0], [5.0, 1.0]], reduction="sum")
+      >>> round(float(loss(tf.constant([0, 1]), tf.constant([[2.0, 0.0], [2.0, 0.0]]))), 4)
+      10.7616
+    """
+
+    _function = staticmethod(cost_sensitive_cross_entropy)
+    _sparse_labels = True
+
+    def __init__(self, cost_matrix, **kwargs):
+        super().__init__(**kwargs)
+        self.cost_matrix = cost_matrix
+
+    def _arguments(self):
+        return {"cost_matrix": self.cost_matrix}

@@ -1,0 +1,642 @@
+"""companion.tensorflow: native TF/Keras equivalents, tf.function and XLA, Keras 3 losses and fit.
+
+The values and gradients of every loss against the reference, and the bad inputs, are checked by
+``tests/test_conformance.py`` through ``tests/adapter_tensorflow.py``. The behaviour of Keras 3
+and tf-keras pinned here was measured with the versions of the lock (keras 3.15.1, tf-keras 2.21).
+"""
+
+import functools
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np
+import pytest
+from cases import LOSSES, make_case
+
+import companion.tensorflow as ctf
+from companion import reference
+
+tf = ctf.tf
+keras = ctf.keras
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def f64(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def tensors(args, dtype=tf.float64):
+    return [tf.constant(a, dtype=dtype if a.dtype.kind == "f" else tf.int64) for a in args]
+
+
+# ----------------------------------------------------------------------------- import
+
+
+def test_import_writes_nothing_to_stderr_and_leaves_stderr_working():
+    code = (
+        "import os, sys\n"
+        "import companion.tensorflow\n"
+        "print(os.environ['TF_CPP_MIN_LOG_LEVEL'])\n"
+        "sys.stderr.write('python after; '); sys.stderr.flush()\n"
+        "os.write(2, b'fd 2 after')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stderr == "python after; fd 2 after"
+    assert done.stdout == "3\n"
+
+
+def test_import_keeps_a_log_level_the_user_set():
+    code = "import os, companion.tensorflow; print(os.environ['TF_CPP_MIN_LOG_LEVEL'])"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout == "2\n"
+
+
+# ----------------------------------------------------------------------------- native equivalents
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (2, 3, 4)])
+def test_sigmoid_cross_entropy_with_pos_weight_equals_weighted_cross_entropy_with_logits(
+    rng, shape
+):
+    logits = tf.constant(rng.normal(size=shape) * 3)
+    targets = tf.constant((rng.random(shape) < 0.3).astype(float))
+    pos_weight = tf.constant(rng.uniform(1.0, 5.0, size=shape[-1]))
+    expected = tf.nn.weighted_cross_entropy_with_logits(targets, logits, pos_weight)
+    ours = ctf.sigmoid_cross_entropy(logits, targets, pos_weight=pos_weight, reduction="none")
+    np.testing.assert_allclose(ours, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [[0.2, 1.5, 0.7], 0.25], ids=["list", "scalar"])
+def test_focal_loss_equals_keras_categorical_focal_crossentropy_on_probabilities(rng, alpha):
+    # Moderate logits keep Keras' clipping of the probabilities to [1e-7, 1 - 1e-7] inactive.
+    logits = rng.normal(size=(10, 3)).astype(np.float32)
+    labels = rng.integers(0, 3, size=10)
+    keras_loss = keras.losses.CategoricalFocalCrossentropy(
+        alpha=alpha, gamma=1.5, from_logits=False, reduction=None
+    )
+    expected = keras_loss(np.eye(3)[labels], tf.nn.softmax(logits))
+    ours = ctf.focal_loss(logits, labels, alpha=alpha, gamma=1.5, reduction="none")
+    np.testing.assert_allclose(ours, expected, rtol=1e-5)
+
+
+def test_keras_categorical_focal_crossentropy_looks_a_list_alpha_up_by_the_true_class(rng):
+    # Keras multiplies alpha into the class axis before summing it against one-hot labels, so a
+    # list alpha weighs each sample by the entry of its true class.
+    alpha = np.array([0.2, 1.5, 0.7])
+    probabilities = tf.nn.softmax(rng.normal(size=(10, 3)))
+    labels = rng.integers(0, 3, size=10)
+
+    def keras_focal(alpha):
+        loss = keras.losses.CategoricalFocalCrossentropy(alpha=alpha, reduction=None)
+        return f64(loss(np.eye(3)[labels], probabilities))
+
+    np.testing.assert_allclose(
+        keras_focal(alpha.tolist()), alpha[labels] * keras_focal(1.0), rtol=1e-6
+    )
+
+
+def test_sigmoid_focal_loss_equals_keras_binary_focal_crossentropy_with_class_balancing(rng):
+    logits = rng.normal(size=(8, 5)).astype(np.float32)
+    targets = (rng.random((8, 5)) < 0.3).astype(np.float32)
+    keras_loss = keras.losses.BinaryFocalCrossentropy(
+        apply_class_balancing=True, alpha=0.3, gamma=2.5, from_logits=True, reduction=None
+    )
+    ours = ctf.sigmoid_focal_loss(logits, targets, alpha=0.3, gamma=2.5, reduction="none")
+    # Keras averages over the last axis.
+    np.testing.assert_allclose(
+        np.mean(ours, axis=-1), keras_loss(targets, logits), rtol=1e-5, atol=1e-7
+    )
+
+
+@pytest.mark.parametrize("delta", [0.5, 1.0, 2.0])
+def test_huber_loss_equals_keras_huber_which_averages_over_the_last_axis(rng, delta):
+    prediction = rng.normal(size=(6, 4)) * 2
+    target = rng.normal(size=(6, 4))
+    ours = ctf.huber_loss(prediction, target, delta=delta, reduction="none")
+    per_row = keras.losses.Huber(delta=delta, reduction=None, dtype="float64")(target, prediction)
+    np.testing.assert_allclose(np.mean(ours, axis=-1), per_row, rtol=1e-12)
+    np.testing.assert_allclose(
+        ctf.huber_loss(prediction, target, delta=delta),
+        keras.losses.Huber(delta=delta, dtype="float64")(target, prediction),
+        rtol=1e-12,
+    )
+
+
+@pytest.mark.parametrize("shape", [(9,), (4, 5)], ids=["per-sample", "sequence"])
+def test_softmax_cross_entropy_mean_equals_keras_sparse_categorical_crossentropy(rng, shape):
+    logits = rng.normal(size=(*shape, 3)) * 2
+    labels = rng.integers(0, 3, size=shape)
+    sample_weight = rng.uniform(0.0, 2.0, size=shape)
+    keras_loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64")
+    ours = ctf.softmax_cross_entropy(logits, labels, sample_weight=sample_weight, reduction="mean")
+    expected = keras_loss(labels, logits, sample_weight=sample_weight)
+    np.testing.assert_allclose(ours, expected, rtol=1e-12)
+
+
+# ----------------------------------------------------------------------------- tf.function, XLA
+
+
+def _case(name, rng):
+    args, kwargs = make_case(name, rng, (2, 3, 5))
+    return tensors(args), kwargs
+
+
+def _unknown_batch_signature(args):
+    return [tf.TensorSpec([None, *a.shape[1:]], a.dtype) for a in args[:2]] + [
+        tf.TensorSpec(a.shape, a.dtype) for a in args[2:]
+    ]
+
+
+@pytest.mark.parametrize("reduction", ["none", "weighted_mean"])
+@pytest.mark.parametrize("name", LOSSES)
+def test_every_loss_gives_the_same_value_and_gradient_inside_tf_function(rng, name, reduction):
+    args, kwargs = _case(name, rng)
+    loss_fn = getattr(ctf, name)
+
+    def value_and_gradient(*args):
+        with tf.GradientTape() as tape:
+            tape.watch(args[0])
+            loss = loss_fn(*args, **kwargs, reduction=reduction)
+            total = tf.reduce_sum(loss)
+        return loss, tape.gradient(total, args[0])
+
+    traced = tf.function(value_and_gradient, input_signature=_unknown_batch_signature(args))
+    for eager, graph in zip(value_and_gradient(*args), traced(*args), strict=True):
+        np.testing.assert_allclose(graph, eager, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_every_loss_compiles_with_xla_to_the_same_value(rng, name):
+    args, kwargs = _case(name, rng)
+    loss_fn = getattr(ctf, name)
+    compiled = tf.function(lambda *a: loss_fn(*a, **kwargs), jit_compile=True)
+    np.testing.assert_allclose(compiled(*args), loss_fn(*args, **kwargs), rtol=1e-12)
+
+
+def test_a_shape_mistake_raises_when_the_function_is_traced():
+    traced = tf.function(ctf.softmax_cross_entropy)
+    with pytest.raises(ValueError, match=r"^labels: expected shape \(6,\)"):
+        traced(tf.zeros((6, 3)), tf.zeros(5, tf.int64))
+
+
+def test_a_hyperparameter_mistake_raises_when_the_function_is_traced():
+    traced = tf.function(functools.partial(ctf.focal_loss, gamma=-1.0))
+    with pytest.raises(ValueError, match=r"^gamma: expected"):
+        traced(tf.zeros((6, 3)), tf.zeros(6, tf.int64))
+
+
+def test_unknown_dimensions_are_taken_to_match_when_traced(rng):
+    logits, labels = rng.normal(size=(4, 5, 3)), rng.integers(0, 3, size=(4, 5))
+    traced = tf.function(
+        lambda z, y, w: ctf.softmax_cross_entropy(z, y, sample_weight=w),
+        input_signature=[
+            tf.TensorSpec([None, None, 3], tf.float64),
+            tf.TensorSpec([None, None], tf.int64),
+            tf.TensorSpec([None], tf.float64),
+        ],
+    )
+    weight = rng.uniform(size=4)
+    np.testing.assert_allclose(
+        traced(logits, labels, weight),
+        reference.softmax_cross_entropy(logits, labels, sample_weight=weight),
+        rtol=1e-12,
+    )
+
+
+def test_missing_class_count_is_a_trace_time_error():
+    traced = tf.function(
+        ctf.softmax_cross_entropy,
+        input_signature=[tf.TensorSpec([4, None], tf.float32), tf.TensorSpec([4], tf.int64)],
+    )
+    with pytest.raises(ValueError, match=r"^logits: expected a known number of classes"):
+        traced.get_concrete_function()
+
+
+GRAPH_VALUE_MISTAKES = [
+    (
+        "softmax_cross_entropy",
+        (np.zeros((4, 3)), np.array([0, 1, 2, 3])),
+        {},
+        r"labels: expected class indices in \[0, 3\), got values from\] \[0\] \[to\] \[3\]",
+    ),
+    (
+        "softmax_cross_entropy",
+        (np.zeros((4, 3)), np.array([0, 1, 2, 0])),
+        {"class_weight": [1.0, -1.0, 1.0]},
+        "class_weight: expected finite, non-negative weights",
+    ),
+    (
+        "sigmoid_cross_entropy",
+        (np.zeros((4, 3)), np.full((4, 3), 2.0)),
+        {},
+        r"targets: expected values in \[0, 1\]",
+    ),
+    (
+        "softmax_cross_entropy",
+        (np.zeros((4, 3)), np.array([0, 1, 2, 0])),
+        {"sample_weight": np.zeros(4), "reduction": "weighted_mean"},
+        r"class_weight \* sample_weight: expected a positive sum",
+    ),
+    (
+        "cost_sensitive_cross_entropy",
+        (np.zeros((4, 3)), np.array([0, 1, 2, 0]), -np.ones((3, 3))),
+        {},
+        "cost_matrix: expected finite, non-negative weights",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs", "message"),
+    GRAPH_VALUE_MISTAKES,
+    ids=["labels", "class-weight", "targets", "weighted-mean-zero-sum", "cost-matrix"],
+)
+def test_value_checks_in_a_graph_raise_invalid_argument_with_the_message(
+    name, args, kwargs, message
+):
+    loss_fn = getattr(ctf, name)
+    traced = tf.function(lambda *a: loss_fn(*a, **kwargs))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        traced(*tensors(args))
+    with pytest.raises(ValueError, match="^" + message.split(",")[0]):
+        loss_fn(*tensors(args), **kwargs)
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["validate-false", "xla"])
+def test_value_checks_are_skipped_with_validate_false_and_under_xla(jit_compile):
+    validate = jit_compile  # XLA drops the assertions that validate=True adds
+    logits, labels = tf.zeros((4, 3)), tf.constant([0, 1, 2, 3])
+    traced = tf.function(
+        lambda z, y: ctf.softmax_cross_entropy(z, y, reduction="sum", validate=validate),
+        jit_compile=jit_compile,
+    )
+    # Label 3 of three classes picks nothing: its loss is 0, the others log 3.
+    np.testing.assert_allclose(traced(logits, labels), 3 * np.log(3.0), rtol=1e-6)
+
+
+def test_all_zero_weights_give_zero_with_validate_false_in_a_graph():
+    traced = tf.function(
+        lambda z, y: ctf.softmax_cross_entropy(
+            z, y, sample_weight=tf.zeros(4), reduction="weighted_mean", validate=False
+        )
+    )
+    assert float(traced(tf.zeros((4, 3)), tf.constant([0, 1, 2, 0]))) == 0.0
+
+
+# ----------------------------------------------------------------------------- weight arguments
+
+
+def test_weights_may_be_tensors_arrays_lists_or_dicts(rng):
+    logits, labels = rng.normal(size=(8, 3)), rng.integers(0, 3, size=8)
+    table = np.array([1.0, 2.5, 1.0])
+    expected = reference.softmax_cross_entropy(logits, labels, class_weight=table)
+    for given in (
+        tf.constant(table, tf.float32),
+        tf.Variable(table),
+        table.tolist(),
+        [1.0, tf.constant(2.5), 1.0],
+        {1: 2.5},
+        {1: tf.constant(2.5)},
+    ):
+        np.testing.assert_allclose(
+            ctf.softmax_cross_entropy(logits, labels, class_weight=given), expected, rtol=1e-12
+        )
+
+
+def test_float32_logits_take_float64_weights_in_their_own_dtype(rng):
+    logits = tf.constant(rng.normal(size=(8, 3)), tf.float32)
+    labels = rng.integers(0, 3, size=8)
+    loss = ctf.focal_loss(logits, labels, alpha=tf.constant([0.5, 1.0, 2.0], tf.float64))
+    assert loss.dtype == tf.float32
+
+
+# ----------------------------------------------------------------------------- Keras 3 losses
+
+
+def _keras_case(name, rng, n=16):
+    """(loss arguments, output units, output activation, y, x) for a tiny Dense model."""
+    x = rng.normal(size=(n, 4)).astype(np.float32)
+    labels = rng.integers(0, 3, size=n)
+    binary = (rng.random((n, 2)) < 0.4).astype(np.float32)
+    return {
+        "SoftmaxCrossEntropy": ({"class_weight": {1: 3.0}}, 3, None, labels),
+        "SigmoidCrossEntropy": ({"class_weight": [1.0, 2.0], "pos_weight": 3.0}, 2, None, binary),
+        "FocalLoss": ({"alpha": [0.5, 1.0, 2.0], "gamma": 1.5}, 3, None, labels),
+        "SigmoidFocalLoss": ({"alpha": 0.3, "gamma": 2.0}, 2, None, binary),
+        "HuberLoss": ({"delta": 0.5}, 1, None, rng.normal(size=n).astype(np.float32)),
+        "DiceLoss": ({"smooth": 0.5}, 2, "sigmoid", binary),
+        "CostSensitiveCrossEntropy": (
+            {"cost_matrix": [[0.0, 1.0, 2.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]]},
+            3,
+            None,
+            labels,
+        ),
+    }[name] + (x,)
+
+
+FUNCTIONS = {
+    "SoftmaxCrossEntropy": ctf.softmax_cross_entropy,
+    "SigmoidCrossEntropy": ctf.sigmoid_cross_entropy,
+    "FocalLoss": ctf.focal_loss,
+    "SigmoidFocalLoss": ctf.sigmoid_focal_loss,
+    "HuberLoss": ctf.huber_loss,
+    "DiceLoss": ctf.dice_loss,
+    "CostSensitiveCrossEntropy": ctf.cost_sensitive_cross_entropy,
+}
+
+
+MEAN_OVER_LAST_AXIS = ("SigmoidCrossEntropy", "SigmoidFocalLoss", "HuberLoss")
+
+
+def _function_value(name, kwargs, y_pred, y_true, sample_weight=None):
+    """The class' value computed with the function: Keras' sum_over_batch_size of w * loss."""
+    kwargs = dict(kwargs)
+    extra = (kwargs.pop("cost_matrix"),) if "cost_matrix" in kwargs else ()
+    y_pred = f64(y_pred)
+    if name == "HuberLoss":
+        y_true = y_true.reshape(y_pred.shape)
+    per_element = f64(FUNCTIONS[name](y_pred, y_true, *extra, **kwargs, reduction="none"))
+    if name in MEAN_OVER_LAST_AXIS:
+        per_element = per_element.mean(axis=-1)
+    if sample_weight is not None:
+        per_element = per_element * sample_weight.reshape(
+            sample_weight.shape + (1,) * (per_element.ndim - sample_weight.ndim)
+        )
+    return per_element.mean()
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_loss_class_is_its_function_reduced_by_keras_with_sample_weight(rng, name):
+    kwargs, units, activation, y, _ = _keras_case(name, rng)
+    y_pred = rng.normal(size=(len(y), units)).astype(np.float32)
+    if activation == "sigmoid":
+        y_pred = tf.sigmoid(y_pred).numpy()
+    sample_weight = rng.uniform(0.0, 2.0, size=len(y))
+    loss = getattr(ctf, name)(**kwargs)
+    np.testing.assert_allclose(
+        loss(y, y_pred, sample_weight=sample_weight),
+        _function_value(name, kwargs, y_pred, y, sample_weight),
+        rtol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_loss_class_round_trips_through_get_config_and_json(rng, name):
+    kwargs, *_ = _keras_case(name, rng)
+    loss = getattr(ctf, name)(**kwargs, reduction="sum", name="weighted")
+    text = json.dumps(keras.saving.serialize_keras_object(loss))
+    restored = keras.saving.deserialize_keras_object(json.loads(text))
+    assert type(restored) is type(loss)
+    assert restored.get_config() == loss.get_config()
+    assert restored.get_config()["reduction"] == "sum"
+    for key, value in kwargs.items():
+        assert restored.get_config()[key] == value
+
+
+def test_from_config_turns_json_string_keys_back_into_classes():
+    restored = ctf.SoftmaxCrossEntropy.from_config(
+        {"class_weight": {"1": 3.0}, "name": "ce", "reduction": "sum_over_batch_size"}
+    )
+    assert restored.class_weight == {1: 3.0}
+
+
+def _fit(name, rng, *, jit_compile):
+    kwargs, units, activation, y, x = _keras_case(name, rng)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=activation)])
+    model.compile(
+        keras.optimizers.SGD(0.1), loss=getattr(ctf, name)(**kwargs), jit_compile=jit_compile
+    )
+    history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    return model, kwargs, x, y, history.history["loss"]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_loss_class_trains_a_tiny_model_with_compile_and_fit(rng, name):
+    model, kwargs, x, y, losses = _fit(name, rng, jit_compile=False)
+    assert len(losses) == 2 and np.all(np.isfinite(losses))
+    np.testing.assert_allclose(
+        model.evaluate(x, y, verbose=0),
+        _function_value(name, kwargs, model.predict(x, verbose=0), y),
+        rtol=1e-5,
+    )
+
+
+def test_loss_class_trains_under_xla_as_keras_does_on_a_gpu(rng):
+    _, _, _, _, eager_losses = _fit("FocalLoss", np.random.default_rng(1), jit_compile=False)
+    _, _, _, _, xla_losses = _fit("FocalLoss", np.random.default_rng(1), jit_compile=True)
+    np.testing.assert_allclose(xla_losses, eager_losses, rtol=1e-5)
+
+
+def test_a_model_with_a_companion_loss_saves_and_loads(rng, tmp_path):
+    model, kwargs, x, y, _ = _fit("SoftmaxCrossEntropy", rng, jit_compile=False)
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert isinstance(loaded.loss, ctf.SoftmaxCrossEntropy)
+    assert loaded.loss.class_weight == kwargs["class_weight"]
+    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0))
+
+
+def test_loss_class_takes_sparse_labels_with_a_trailing_axis_of_one(rng):
+    logits = rng.normal(size=(6, 3)).astype(np.float32)
+    labels = rng.integers(0, 3, size=6)
+    loss = ctf.SoftmaxCrossEntropy()
+    np.testing.assert_allclose(loss(labels[:, None], logits), loss(labels, logits), rtol=1e-7)
+
+
+# ----------------------------------------------------------------------------- fit_sample_weight
+
+
+@pytest.mark.parametrize("shape", [(12,), (4, 6), (3, 4, 5)], ids=["rank1", "rank2", "rank3"])
+def test_fit_sample_weight_weighs_every_element_of_sparse_labels(rng, shape):
+    labels = rng.integers(0, 3, size=shape)
+    table = np.array([1.0, 4.0, 0.5])
+    per_sample = rng.uniform(0.0, 2.0, size=shape[0])
+    weight = ctf.fit_sample_weight(labels, class_weight=table, sample_weight=per_sample)
+    assert weight.shape == shape
+    expected = table[labels] * per_sample.reshape((-1,) + (1,) * (len(shape) - 1))
+    np.testing.assert_allclose(weight, expected, rtol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(12,), (4, 6), (3, 4, 5)], ids=["rank1", "rank2", "rank3"])
+def test_fit_sample_weight_of_one_hot_labels_equals_that_of_their_class_indices(rng, shape):
+    labels = rng.integers(0, 3, size=shape)
+    one_hot = np.eye(3, dtype=np.float32)[labels]
+    sample_weight = rng.uniform(0.0, 2.0, size=shape)
+    np.testing.assert_array_equal(
+        ctf.fit_sample_weight(one_hot, class_weight={1: 4.0}, sample_weight=sample_weight),
+        ctf.fit_sample_weight(labels, class_weight={1: 4.0}, sample_weight=sample_weight),
+    )
+
+
+def test_fit_sample_weight_takes_tensors(rng):
+    labels = rng.integers(0, 3, size=(4, 5))
+    table, per_sample = np.array([1.0, 4.0, 0.5]), rng.uniform(size=4)
+    np.testing.assert_allclose(
+        ctf.fit_sample_weight(
+            tf.constant(labels),
+            class_weight=tf.constant(table),
+            sample_weight=tf.constant(per_sample),
+        ),
+        ctf.fit_sample_weight(labels, class_weight=table, sample_weight=per_sample),
+    )
+
+
+def test_fit_sample_weight_reads_soft_labels_as_one_hot_by_their_argmax():
+    soft = np.array([[0.8, 0.1, 0.1], [0.05, 0.05, 0.9]], dtype=np.float32)
+    np.testing.assert_array_equal(
+        ctf.fit_sample_weight(soft, class_weight=[1.0, 2.0, 3.0]), [1.0, 3.0]
+    )
+
+
+def test_fit_sample_weight_takes_integer_labels_as_sparse_even_when_they_look_one_hot():
+    labels = np.array([[0, 1], [1, 0]])
+    weight = ctf.fit_sample_weight(labels, class_weight=[1.0, 5.0])
+    np.testing.assert_array_equal(weight, [[1.0, 5.0], [5.0, 1.0]])
+
+
+def test_fit_sample_weight_takes_float_class_indices_that_do_not_sum_to_one_as_sparse():
+    labels = np.array([[0.0, 2.0, 1.0], [1.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(
+        ctf.fit_sample_weight(labels, class_weight=[1.0, 2.0, 3.0]),
+        [[1.0, 3.0, 2.0], [2.0, 2.0, 1.0]],
+    )
+
+
+def test_fit_sample_weight_one_hot_can_be_forced_either_way():
+    # A [N, 2] float sequence of 0/1 labels with one 1 per row looks one-hot.
+    ambiguous = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    assert ctf.fit_sample_weight(ambiguous, class_weight=[1.0, 5.0]).shape == (3,)
+    np.testing.assert_array_equal(
+        ctf.fit_sample_weight(ambiguous, class_weight=[1.0, 5.0], one_hot=False),
+        [[1.0, 5.0], [5.0, 1.0], [1.0, 5.0]],
+    )
+    np.testing.assert_array_equal(
+        ctf.fit_sample_weight(np.array([[0, 1], [1, 0]]), class_weight=[1.0, 5.0], one_hot=True),
+        [5.0, 1.0],
+    )
+
+
+def _classifier(labels_shape, n_classes=3):
+    """A Dense layer that gives logits for every element of labels of shape ``labels_shape``."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((*labels_shape[1:], 2))
+    model = keras.Model(inputs, keras.layers.Dense(n_classes)(inputs))
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return model
+
+
+@pytest.mark.parametrize("shape", [(6, 5), (4, 3, 5)], ids=["sequence", "mask"])
+def test_keras3_fit_with_fit_sample_weight_weighs_every_element(rng, shape):
+    x = rng.normal(size=(*shape, 2)).astype(np.float32)
+    labels = rng.integers(0, 3, size=shape)
+    table, per_sample = {0: 1.0, 1: 4.0, 2: 0.5}, rng.uniform(0.5, 2.0, size=shape[0])
+    model = _classifier(shape)
+    weight = ctf.fit_sample_weight(labels, class_weight=table, sample_weight=per_sample)
+    history = model.fit(x, labels, sample_weight=weight, epochs=1, verbose=0, shuffle=False)
+    assert np.isfinite(history.history["loss"][0])
+    expected = reference.softmax_cross_entropy(
+        f64(model.predict(x, verbose=0)),
+        labels,
+        class_weight=[table[c] for c in range(3)],
+        sample_weight=per_sample,
+    )
+    np.testing.assert_allclose(
+        model.evaluate(x, labels, sample_weight=weight, verbose=0), expected, rtol=1e-5
+    )
+
+
+# ----------------------------------------------------------------------------- Keras 3 vs tf-keras
+
+
+def test_keras3_fit_refuses_class_weight_together_with_sample_weight(rng):
+    x, labels = rng.normal(size=(8, 2)).astype(np.float32), rng.integers(0, 3, size=8)
+    model = _classifier((8,))
+    with pytest.raises(
+        ValueError, match="You cannot `class_weight` and `sample_weight` at the same time"
+    ):
+        model.fit(x, labels, class_weight={0: 1.0, 1: 2.0}, sample_weight=np.ones(8), verbose=0)
+
+
+def test_keras3_class_weight_fails_for_sequence_labels(rng):
+    # Keras 3 takes the argmax over the last axis of [N, T] labels as if they were one-hot, makes
+    # one weight per sample, and the loss of shape [N, T] then fails to multiply it (in the
+    # forward or the backward pass, whichever the runtime schedules first).
+    x, labels = rng.normal(size=(8, 5, 2)).astype(np.float32), rng.integers(0, 3, size=(8, 5))
+    model = _classifier((8, 5))
+    with pytest.raises(
+        tf.errors.InvalidArgumentError, match=r"Incompatible shapes: \[(8|8,5)\] vs. \[(8,5|8)\]"
+    ):
+        model.fit(x, labels, class_weight={0: 1.0, 1: 2.0, 2: 3.0}, verbose=0, shuffle=False)
+
+
+def test_keras3_class_weight_fails_for_segmentation_masks(rng):
+    x, labels = rng.normal(size=(4, 3, 3, 2)).astype(np.float32), rng.integers(0, 3, (4, 3, 3))
+    model = _classifier((4, 3, 3))
+    with pytest.raises(TypeError, match="only length-1 arrays can be converted to Python scalars"):
+        model.fit(x, labels, class_weight={0: 1.0, 1: 2.0, 2: 3.0}, verbose=0)
+
+
+def _train_linear(library, x, labels, **fit_kwargs):
+    """A linear softmax classifier from fixed initial weights, 3 epochs of plain SGD."""
+    rng = np.random.default_rng(5)
+    model = library.Sequential([library.Input((x.shape[1],)), library.layers.Dense(3)])
+    model.layers[-1].set_weights(
+        [rng.normal(size=(x.shape[1], 3)).astype(np.float32), np.zeros(3, np.float32)]
+    )
+    model.compile(
+        library.optimizers.SGD(0.1),
+        library.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    model.fit(x, labels, batch_size=4, epochs=3, shuffle=False, verbose=0, **fit_kwargs)
+    return model.get_weights()
+
+
+@pytest.fixture(scope="module")
+def tf_keras():
+    return importlib.import_module("tf_keras")  # Keras 2, imported only by the tests that use it
+
+
+def _linear_data(rng):
+    x = rng.normal(size=(16, 3)).astype(np.float32)
+    labels = rng.integers(0, 3, size=16)
+    return x, labels, {0: 1.0, 1: 4.0, 2: 0.5}, rng.uniform(0.5, 2.0, size=16)
+
+
+def test_tf_keras_fit_multiplies_class_weight_and_sample_weight(rng, tf_keras):
+    x, labels, table, per_sample = _linear_data(rng)
+    both = _train_linear(tf_keras, x, labels, class_weight=table, sample_weight=per_sample)
+    product = np.array([table[c] for c in labels]) * per_sample
+    multiplied = _train_linear(tf_keras, x, labels, sample_weight=product)
+    sample_only = _train_linear(tf_keras, x, labels, sample_weight=per_sample)
+    for a, b in zip(both, multiplied, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(both[0], sample_only[0], atol=1e-3)  # class_weight was not ignored
+
+
+def test_keras3_with_fit_sample_weight_trains_like_tf_keras_with_both_weights(rng, tf_keras):
+    x, labels, table, per_sample = _linear_data(rng)
+    tf_keras_weights = _train_linear(
+        tf_keras, x, labels, class_weight=table, sample_weight=per_sample
+    )
+    keras3_weights = _train_linear(
+        keras,
+        x,
+        labels,
+        sample_weight=ctf.fit_sample_weight(labels, class_weight=table, sample_weight=per_sample),
+    )
+    for a, b in zip(keras3_weights, tf_keras_weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(keras3_weights[0], _train_linear(keras, x, labels)[0], atol=1e-3)
