@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: env book test lock clean
+.PHONY: env book test lock bench clean
 
 env:
 	@bash scripts/venv.sh setup
@@ -13,10 +13,14 @@ book: env
 test: env
 	$(BIN)/python -m pytest
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check companion tests scripts
+	$(BIN)/ruff format --check companion tests scripts benchmarks
 
 lock:
 	bash scripts/venv.sh lock
+
+# Speed of companion.torch against the native losses (ratios, not a test).
+bench: env
+	$(BIN)/python benchmarks/losses.py
 
 clean:
 	rm -rf _build

@@ -1,0 +1,994 @@
+r"""The losses of :mod:`companion.reference` in PyTorch's idiom.
+
+Every function takes tensors on any device and of any floating dtype and computes there; each
+is checked against the reference in float64 and float32, values and gradients. They follow
+PyTorch's class-axis convention, the one of :func:`torch.nn.functional.cross_entropy`:
+
+* ``logits`` of the softmax losses are ``[batch, num_classes, d1, ...]`` (or ``[num_classes]``
+  for one unbatched element) and integer ``labels`` are ``[batch, d1, ...]``.
+* the sigmoid losses take ``logits`` and ``targets`` of one shape whose axis 1 holds the labels
+  (axis 0 for a 1-D input), so ``class_weight`` and ``pos_weight`` of shape ``[num_labels]``
+  apply along axis 1: for a plain ``[batch, num_labels]`` input that is the last axis, as in
+  :class:`torch.nn.BCEWithLogitsLoss`.
+* ``class_weight`` is looked up by each element's label; ``sample_weight`` is broadcast to the
+  labels' (or targets') shape after trailing axes of size one are added, so ``[batch]`` weights
+  apply per sample. Weights may be tensors, NumPy arrays, sequences or, for ``class_weight`` and
+  a per-class ``alpha``, ``{class: weight}`` dicts (missing classes weigh 1); they are moved to
+  the logits' dtype and device.
+* ``reduction`` is ``"none"`` (:math:`w_i\ell_i`), ``"sum"``, ``"mean"`` (divides by the number
+  of elements) or ``"weighted_mean"`` (divides by :math:`\sum_i w_i`, as
+  ``CrossEntropyLoss(weight=)`` does).
+
+Shape, dtype and hyperparameter checks always run. The checks of values (label ranges, weight
+signs and finiteness, targets in ``[0, 1]``, a positive sum of weights for ``"weighted_mean"``)
+copy a few numbers to the host; ``validate=False`` skips them, and then no function
+synchronises with the device, so the losses can be queued on a GPU (or traced on the ``meta``
+device) like any native loss. With ``validate=False`` and all weights zero, ``"weighted_mean"``
+returns 0.
+
+float16 and bfloat16 inputs are computed in float32 and the result is returned in the input's
+dtype. Logits are never exponentiated unshifted: finite inputs (float32 logits of
+:math:`\pm 10^4` included) give a finite loss and a finite gradient.
+
+The :class:`torch.nn.Module` classes at the end (:class:`SoftmaxCrossEntropy`,
+:class:`FocalLoss`, ...) only store their arguments, with weight tensors registered as buffers
+so that ``.to(device)`` moves them, and call these functions.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+
+from companion._checks import (
+    broadcast_shape,
+    check_label_range,
+    check_not_empty,
+    check_number,
+    check_positive_sum,
+    check_reduction,
+    check_unit_interval,
+    check_weight_values,
+    fail,
+)
+
+__all__ = [
+    "CostSensitiveCrossEntropy",
+    "DiceLoss",
+    "FocalLoss",
+    "HuberLoss",
+    "SigmoidCrossEntropy",
+    "SigmoidFocalLoss",
+    "SoftmaxCrossEntropy",
+    "cost_sensitive_cross_entropy",
+    "dice_loss",
+    "focal_loss",
+    "huber_loss",
+    "sigmoid_cross_entropy",
+    "sigmoid_focal_loss",
+    "softmax_cross_entropy",
+]
+
+# softplus(x) = log1p(exp(x)) is replaced by x above this threshold. PyTorch's default of 20 is
+# off by up to 1e-10 relatively, which float64 notices; at 40 the error is below 1e-17, and
+# exp(40) is still finite in float32 (half precision is computed in float32).
+_SOFTPLUS_THRESHOLD = 40.0
+_WEIGHTS = "class_weight * sample_weight"
+
+
+# ----------------------------------------------------------------------------- input handling
+
+
+def _check_tensor(name, x):
+    if not isinstance(x, torch.Tensor):
+        fail(TypeError, name, "a torch.Tensor", type(x).__name__)
+
+
+def _floating(name, x):
+    """``x`` checked to be a floating tensor, in the dtype to compute in (half as float32)."""
+    _check_tensor(name, x)
+    if not x.is_floating_point():
+        fail(TypeError, name, "a real floating-point tensor", f"dtype {x.dtype}")
+    if x.dtype in (torch.float16, torch.bfloat16):
+        return x.float()
+    return x
+
+
+def _same_device(name, x, like):
+    if x.device != like.device:
+        fail(ValueError, name, f"a tensor on the device of the logits ({like.device})", x.device)
+
+
+def _class_axis(logits):
+    """PyTorch's class axis: 1, or 0 for an unbatched ``[num_classes]`` input."""
+    if logits.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension (the class axis)", "a scalar")
+    return 0 if logits.ndim == 1 else 1
+
+
+def _extremes(x):
+    """Minimum, maximum and finiteness of ``x`` as Python values, in one pass and one copy.
+
+    ``aminmax`` propagates NaN and shows an infinity, so the extremes tell finiteness too.
+    """
+    minimum, maximum = torch.stack(torch.aminmax(x)).tolist()
+    return minimum, maximum, math.isfinite(minimum) and math.isfinite(maximum)
+
+
+def _labels(labels, logits, validate):
+    """Integer class indices of the logits' shape without the class axis, as int64."""
+    _check_tensor("labels", labels)
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        fail(
+            TypeError,
+            "labels",
+            "an integer tensor of class indices (not one-hot)",
+            f"dtype {labels.dtype}",
+        )
+    axis = _class_axis(logits)
+    expected = tuple(logits.shape[:axis]) + tuple(logits.shape[axis + 1 :])
+    if tuple(labels.shape) != expected:
+        fail(
+            ValueError,
+            "labels",
+            f"shape {expected} (the logits' shape without the class axis {axis})",
+            f"shape {tuple(labels.shape)}",
+        )
+    check_not_empty("labels", expected)
+    _same_device("labels", labels, logits)
+    if validate:
+        minimum, maximum = torch.stack(torch.aminmax(labels)).tolist()
+        check_label_range(minimum, maximum, logits.shape[axis])
+    return labels.long()
+
+
+def _lookup(table, labels):
+    """``table[labels]`` (``index_select`` is the fastest gather of a small table)."""
+    return table.index_select(0, labels.reshape(-1)).reshape(labels.shape)
+
+
+def _targets(targets, logits, validate, name="targets"):
+    """Targets of the logits' shape, in the logits' dtype, in ``[0, 1]``."""
+    _check_tensor(name, targets)
+    if tuple(targets.shape) != tuple(logits.shape):
+        fail(ValueError, name, f"shape {tuple(logits.shape)}", f"shape {tuple(targets.shape)}")
+    check_not_empty(name, tuple(targets.shape))
+    _same_device(name, targets, logits)
+    targets = targets.to(logits.dtype)
+    if validate:
+        check_unit_interval(name, *_extremes(targets))
+    return targets
+
+
+def _as_tensor(name, value, like):
+    """``value`` (tensor, array, sequence or number) in ``like``'s dtype and on its device.
+
+    A host value bound for a GPU is pinned and copied asynchronously: a plain copy from pageable
+    memory would synchronise the host with the device.
+    """
+    if not isinstance(value, torch.Tensor):
+        try:
+            value = torch.as_tensor(value, dtype=like.dtype)
+        except (TypeError, ValueError, RuntimeError) as e:
+            fail(TypeError, name, "a tensor, an array, a sequence of numbers or a number", e)
+    if value.device.type == "cpu" and like.device.type == "cuda":
+        return value.pin_memory().to(device=like.device, dtype=like.dtype, non_blocking=True)
+    return value.to(device=like.device, dtype=like.dtype)
+
+
+def _class_table(class_weight, n_classes, like, validate, name="class_weight"):
+    """One weight per class; a ``{class: weight}`` dict weighs missing classes 1."""
+    if isinstance(class_weight, Mapping):
+        table = [1.0] * n_classes
+        for key, value in class_weight.items():
+            if (
+                isinstance(key, bool)
+                or not isinstance(key, numbers.Integral)
+                or not 0 <= key < n_classes
+            ):
+                fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
+            table[key] = value
+        class_weight = table
+    w = _as_tensor(name, class_weight, like)
+    if tuple(w.shape) != (n_classes,):
+        got = "a scalar" if w.ndim == 0 else f"shape {tuple(w.shape)}"
+        fail(ValueError, name, f"one weight per class, shape ({n_classes},)", got)
+    if validate:
+        check_weight_values(name, *_extremes(w))
+    return w
+
+
+def _sample_weight(sample_weight, shape, like, validate, what="labels"):
+    """``sample_weight`` padded with trailing axes of size one, to broadcast to ``shape``."""
+    w = _as_tensor("sample_weight", sample_weight, like)
+    padded = broadcast_shape("sample_weight", tuple(w.shape), shape, f"the {what}' shape")
+    if validate:
+        check_weight_values("sample_weight", *_extremes(w))
+    return w.reshape(padded)
+
+
+def _along_axis_1(table, ndim):
+    """A ``[C]`` table shaped to broadcast along axis 1 of an ``ndim``-dimensional tensor."""
+    return table.reshape((-1,) + (1,) * (ndim - 2)) if ndim > 1 else table
+
+
+def _multiply(a, b):
+    if a is None:
+        return b
+    return a if b is None else a * b
+
+
+def _reduce(loss, weight, reduction, validate, name=_WEIGHTS, *, summed_over=None):
+    """Reduce the weighted elementwise ``loss``; ``weight`` only gives the weighted mean's divisor.
+
+    ``weight`` is ``None``, a Python number or a tensor that broadcasts to the elements' shape.
+    With ``summed_over`` (the elements' shape), ``loss`` is already their sum.
+    """
+    shape = loss.shape if summed_over is None else summed_over
+    count = math.prod(shape)
+    if reduction == "none":
+        return loss
+    total = loss.sum() if summed_over is None else loss
+    if reduction == "sum":
+        return total
+    if reduction == "mean" or weight is None:
+        return total / count
+    if isinstance(weight, float):
+        denominator = weight * count
+        if validate:
+            check_positive_sum(name, denominator)
+        return total / denominator if denominator > 0 else total
+    denominator = weight.sum()
+    if weight.numel() < count:  # broadcasting repeats every weight count / numel times
+        denominator = denominator * (count // weight.numel())
+    if validate:
+        check_positive_sum(name, float(denominator))
+    # With validate=False an all-zero weight gives 0 rather than 0/0, without a host sync.
+    return total / torch.where(denominator > 0, denominator, torch.ones_like(denominator))
+
+
+def _as_input_dtype(loss, like):
+    return loss.to(like.dtype)
+
+
+# ----------------------------------------------------------------------------- cross-entropy
+
+
+def softmax_cross_entropy(
+    logits, labels, *, class_weight=None, sample_weight=None, reduction="mean", validate=True
+):
+    r"""Softmax cross-entropy with integer labels and per-class and per-sample weights.
+
+    .. math::
+
+        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        w_i = \text{class\_weight}_{y_i} \cdot \text{sample\_weight}_i
+
+    One fused :func:`torch.nn.functional.cross_entropy` computes :math:`w_i \ell_i` (or their
+    sum) with ``weight=class_weight``, so the cost is that of the native loss.
+
+    Args:
+      logits: ``[batch, num_classes, d1, ...]`` (or ``[num_classes]``) floating tensor.
+      labels: ``[batch, d1, ...]`` (or ``[]``) integer class indices in ``[0, num_classes)``.
+      class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict
+        (missing classes weigh 1).
+      sample_weight: non-negative weights broadcastable to ``labels.shape`` after trailing axes
+        of size one are added (``[batch]`` weights apply per sample).
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``. With ``class_weight``
+        alone, ``"weighted_mean"`` is ``F.cross_entropy(logits, labels, weight=class_weight)``.
+      validate: check label ranges and weight values (copies a few numbers to the host).
+
+    Returns:
+      The reduced loss (a 0-d tensor), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
+
+    Example:
+      >>> import torch
+      >>> logits, labels = torch.tensor([[2.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1])
+      >>> round(float(softmax_cross_entropy(logits, labels, class_weight=[1.0, 3.0])), 4)
+      3.2539
+      >>> round(float(softmax_cross_entropy(
+      ...     logits, labels, class_weight=[1.0, 3.0], reduction="weighted_mean")), 4)
+      1.6269
+
+    References:
+      King & Zeng (2001); PyTorch ``torch.nn.CrossEntropyLoss`` for the ``weighted_mean`` form.
+    """
+    check_reduction(reduction)
+    x = _floating("logits", logits)
+    labels = _labels(labels, x, validate)
+    n_classes = x.shape[_class_axis(x)]
+    table = None
+    if class_weight is not None:
+        table = _class_table(class_weight, n_classes, x, validate)
+    sw = None
+    if sample_weight is not None:
+        sw = _sample_weight(sample_weight, tuple(labels.shape), x, validate)
+    if sw is None and reduction != "none":
+        # The fused kernel sums w_i l_i itself; only the divisor of weighted_mean is left.
+        total = F.cross_entropy(x, labels, weight=table, reduction="sum")
+        weighted = table is not None and reduction == "weighted_mean"
+        weight = _lookup(table, labels) if weighted else None
+        loss = _reduce(total, weight, reduction, validate, summed_over=labels.shape)
+    else:
+        loss = F.cross_entropy(x, labels, weight=table, reduction="none")
+        weight = _multiply(None if table is None else _lookup(table, labels), sw)
+        loss = _reduce(loss if sw is None else loss * sw, weight, reduction, validate)
+    return _as_input_dtype(loss, logits)
+
+
+def _autograd(ctx, grad, formula, inputs):
+    """The gradients of an analytic ``Function`` by autograd through its ``formula``.
+
+    For ``backward(create_graph=True)``, so that higher derivatives exist, and for the gradients
+    of targets and weights, which are seldom wanted.
+    """
+    needs = ctx.needs_input_grad
+    create_graph = torch.is_grad_enabled()
+    if not create_graph:
+        inputs = [
+            x.detach().requires_grad_(need) if isinstance(x, torch.Tensor) else x
+            for x, need in zip(inputs, needs, strict=True)
+        ]
+    wanted = [i for i, need in enumerate(needs) if need]
+    with torch.enable_grad():
+        value = formula(*inputs)
+    grads = torch.autograd.grad(value, [inputs[i] for i in wanted], grad, create_graph=create_graph)
+    result = [None] * len(needs)
+    for i, g in zip(wanted, grads, strict=True):
+        result[i] = g
+    return tuple(result)
+
+
+class _SigmoidCrossEntropy(torch.autograd.Function):
+    r"""``(1 - t) softplus(z) + p t softplus(-z)`` with an analytic backward pass.
+
+    Autograd through the two softplus terms would take an exponential per term and several
+    products in the backward pass; the derivative :math:`(1 - t + pt)\sigma(z) - pt` takes one
+    sigmoid, as ``BCEWithLogitsLoss`` does, so the loss costs what the native one costs while
+    its value keeps full relative precision where it is tiny. Higher derivatives and those of
+    the targets and ``pos_weight`` come from autograd through :meth:`formula`.
+    """
+
+    @staticmethod
+    def formula(logits, targets, pos_weight):
+        positive = targets * F.softplus(-logits, threshold=_SOFTPLUS_THRESHOLD)
+        if pos_weight is not None:
+            positive = positive * pos_weight
+        return (1 - targets) * F.softplus(logits, threshold=_SOFTPLUS_THRESHOLD) + positive
+
+    @staticmethod
+    def forward(ctx, logits, targets, pos_weight):
+        negative = 1 - targets
+        loss = F.softplus(logits, threshold=_SOFTPLUS_THRESHOLD).mul_(negative)
+        log_sigmoid = F.logsigmoid(logits)  # -softplus(-z), without negating z first
+        if pos_weight is not None:
+            log_sigmoid = log_sigmoid.mul_(pos_weight)
+        # The backward pass needs 1 - t only with a pos_weight.
+        ctx.save_for_backward(logits, targets, pos_weight, None if pos_weight is None else negative)
+        return loss.addcmul_(targets, log_sigmoid, value=-1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        logits, targets, pos_weight, negative = ctx.saved_tensors
+        if torch.is_grad_enabled() or any(ctx.needs_input_grad[1:]):
+            return _autograd(ctx, grad, _SigmoidCrossEntropy.formula, (logits, targets, pos_weight))
+        grad_logits = torch.sigmoid(logits)
+        if pos_weight is None:
+            return grad_logits.sub_(targets).mul_(grad), None, None
+        # (1 - t + p t) sigmoid(z) - p t
+        grad_logits = grad_logits.mul_(torch.addcmul(negative, targets, pos_weight))
+        return grad_logits.addcmul_(targets, pos_weight, value=-1).mul_(grad), None, None
+
+
+def sigmoid_cross_entropy(
+    logits,
+    targets,
+    *,
+    class_weight=None,
+    sample_weight=None,
+    pos_weight=None,
+    reduction="mean",
+    validate=True,
+):
+    r"""Binary / multi-label sigmoid cross-entropy with class, sample and positive weights.
+
+    .. math::
+
+        \ell_i = -\big[\, p\, t_i \log\sigma(z_i) + (1 - t_i)\log(1 - \sigma(z_i)) \big]
+               = p\, t_i\,\operatorname{softplus}(-z_i) + (1 - t_i)\operatorname{softplus}(z_i)
+
+    where :math:`p` is ``pos_weight`` (it scales only the positive term, as in
+    ``BCEWithLogitsLoss(pos_weight=)``), and :math:`w_i` is ``class_weight`` of the element's
+    label (its index along axis 1) times ``sample_weight``. Unlike
+    ``F.binary_cross_entropy_with_logits``, which computes :math:`(1 - t)z - \ldots\log\sigma(z)`
+    and so loses a tiny loss to cancellation, each softplus is evaluated directly.
+
+    Args:
+      logits: ``[batch, num_labels, d1, ...]`` (or ``[num_labels]``) floating tensor.
+      targets: same shape, values in ``[0, 1]`` (0/1 labels or probabilities).
+      class_weight: ``[num_labels]`` weights applied along axis 1, or a ``{label: weight}`` dict.
+      sample_weight: weights broadcastable to ``targets.shape`` after trailing axes of size one
+        are added.
+      pos_weight: a number or ``[num_labels]`` weights (along axis 1) for the positive term.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``. With ``class_weight``
+        alone, ``"mean"`` is ``BCEWithLogitsLoss(weight=class_weight)``.
+      validate: check target ranges and weight values (copies a few numbers to the host).
+
+    Returns:
+      The reduced loss (a 0-d tensor), or the weighted losses, of the logits' shape, for
+      ``"none"``.
+
+    Example:
+      >>> import torch
+      >>> z, t = torch.tensor([[0.0, 0.0]]), torch.tensor([[1.0, 0.0]])
+      >>> round(float(sigmoid_cross_entropy(z, t, pos_weight=3.0, reduction="sum")), 4)
+      2.7726
+
+    References:
+      PyTorch ``torch.nn.BCEWithLogitsLoss``; Elkan (2001) on costs and weights.
+    """
+    check_reduction(reduction)
+    x = _floating("logits", logits)
+    t = _targets(targets, x, validate)
+    axis = _class_axis(x)
+    n_labels = x.shape[axis]
+    p = None
+    if pos_weight is not None:
+        p = _as_tensor("pos_weight", pos_weight, x)
+        if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != n_labels):
+            fail(
+                ValueError,
+                "pos_weight",
+                f"a number or one weight per label (axis {axis}), shape ({n_labels},)",
+                f"shape {tuple(p.shape)}",
+            )
+        if validate:
+            check_weight_values("pos_weight", *_extremes(p))
+        p = _along_axis_1(p, x.ndim)
+    loss = _SigmoidCrossEntropy.apply(x, t, p)
+    weight = None
+    if class_weight is not None:
+        table = _class_table(class_weight, n_labels, x, validate)
+        weight = _along_axis_1(table, x.ndim)
+    if sample_weight is not None:
+        sw = _sample_weight(sample_weight, tuple(x.shape), x, validate, what="targets")
+        weight = _multiply(weight, sw)
+    if weight is not None:
+        loss = loss * weight
+    return _as_input_dtype(_reduce(loss, weight, reduction, validate), logits)
+
+
+# ----------------------------------------------------------------------------- focal losses
+
+
+def _modulating_factor(one_minus_p, gamma):
+    """(1 - p_t)^gamma with a finite gradient where 1 - p_t underflows to 0 and gamma < 1."""
+    tiny = torch.finfo(one_minus_p.dtype).tiny
+    return torch.where(one_minus_p > tiny, one_minus_p, tiny) ** gamma
+
+
+def _is_per_class(value):
+    if hasattr(value, "ndim"):
+        return value.ndim > 0
+    return isinstance(value, Mapping | list | tuple)
+
+
+def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+    r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
+
+    .. math::
+
+        \ell_i = -\alpha_{y_i}\,(1 - p_{i,y_i})^{\gamma}\,\log p_{i,y_i}, \qquad
+        p_i = \operatorname{softmax}(z_i)
+
+    A scalar ``alpha`` multiplies every class alike; a ``[num_classes]`` vector is looked up by
+    label. :math:`\alpha_{y_i}` is the element's weight, so ``"weighted_mean"`` divides by
+    :math:`\sum_i \alpha_{y_i}`. :math:`-\log p_{i,y_i}` comes from one fused
+    :func:`torch.nn.functional.cross_entropy`; :math:`1 - p` is ``-expm1(log p)``, exact near
+    :math:`p = 1`, and the gradient is analytic (see ``_FocalTerm``), finite for every
+    ``gamma >= 0``. With ``gamma=0`` and ``alpha=class_weight`` this is
+    :func:`softmax_cross_entropy` with that ``class_weight``.
+
+    Args:
+      logits: ``[batch, num_classes, d1, ...]`` (or ``[num_classes]``) floating tensor.
+      labels: ``[batch, d1, ...]`` integer class indices.
+      alpha: ``None``, a non-negative number, or ``[num_classes]`` non-negative weights (a
+        sequence, array, tensor or ``{class: weight}`` dict).
+      gamma: focusing parameter, ``gamma >= 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges and weight values (copies a few numbers to the host).
+
+    Returns:
+      The reduced loss (a 0-d tensor), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
+
+    Example:
+      >>> import torch
+      >>> logits = torch.tensor([[3.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+      >>> [round(v, 4) for v in focal_loss(logits, torch.tensor([0, 0]), reduction="none").tolist()]
+      [0.0008, 0.4883]
+
+    References:
+      Lin, Goyal, Girshick, He & Dollár, "Focal Loss for Dense Object Detection", ICCV 2017.
+    """
+    check_reduction(reduction)
+    gamma = check_number("gamma", gamma, low=0.0)
+    x = _floating("logits", logits)
+    labels = _labels(labels, x, validate)
+    axis = _class_axis(x)
+    weight = None
+    if alpha is None:
+        pass
+    elif _is_per_class(alpha):
+        weight = _lookup(_class_table(alpha, x.shape[axis], x, validate, "alpha"), labels)
+    elif isinstance(alpha, torch.Tensor):
+        weight = alpha.to(device=x.device, dtype=x.dtype)
+        if validate:
+            check_number("alpha", float(weight), low=0.0)
+    else:
+        weight = check_number("alpha", float(alpha) if hasattr(alpha, "ndim") else alpha, low=0.0)
+    ce = F.cross_entropy(x, labels, reduction="none")  # -log p, one fused kernel
+    loss = _FocalTerm.apply(ce, gamma, weight if isinstance(weight, torch.Tensor) else None)
+    if isinstance(weight, float):
+        loss = loss * weight
+    return _as_input_dtype(_reduce(loss, weight, reduction, validate, "alpha"), logits)
+
+
+class _FocalTerm(torch.autograd.Function):
+    r"""``alpha (1 - p)^gamma ce`` as a function of the cross-entropy ``ce = -log p``.
+
+    Autograd would take a dozen elementwise passes over the batch for this term; the analytic
+    derivative
+
+    .. math:: \frac{\partial \ell}{\partial\, ce}
+        = \alpha (1 - p)^\gamma \Big(1 + \gamma\,\frac{ce}{e^{ce} - 1}\Big)
+
+    takes five, and it is finite for every ``gamma >= 0``: the ratio lies in ``[0, 1]``. Where
+    :math:`e^{ce} - 1` is below the smallest normal number (``p`` is 1 to working precision)
+    the ratio is taken as 0, as the reference's clamp of :math:`1 - p` does. Higher derivatives
+    and those of ``alpha`` come from autograd through :meth:`formula`.
+    """
+
+    @staticmethod
+    def formula(ce, gamma, alpha):
+        loss = _modulating_factor(-torch.expm1(-ce), gamma) * ce
+        return loss if alpha is None else loss * alpha
+
+    @staticmethod
+    def forward(ctx, ce, gamma, alpha):
+        # 1 - p = -expm1(-ce): exact where p is close to 1.
+        factor = torch.neg(ce).expm1_().neg_().pow_(gamma)
+        if alpha is not None:
+            factor = factor.mul_(alpha)
+        ctx.gamma = gamma
+        ctx.save_for_backward(ce, factor, alpha)
+        return factor * ce
+
+    @staticmethod
+    def backward(ctx, grad):
+        ce, factor, alpha = ctx.saved_tensors
+        if torch.is_grad_enabled() or ctx.needs_input_grad[2]:
+            return _autograd(ctx, grad, _FocalTerm.formula, (ce, ctx.gamma, alpha))
+        if ctx.gamma == 0:
+            return factor * grad, None, None
+        ratio = torch.expm1(ce).clamp_min_(torch.finfo(ce.dtype).tiny)
+        ratio = torch.div(ce, ratio, out=ratio)
+        grad_ce = torch.addcmul(factor, factor, ratio, value=ctx.gamma, out=ratio)
+        return grad_ce.mul_(grad), None, None
+
+
+def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mean", validate=True):
+    r"""Binary / multi-label focal loss in the RetinaNet form.
+
+    .. math::
+
+        \ell_i = \alpha_{t,i}\,(1 - p_{t,i})^{\gamma}\,\mathrm{BCE}(z_i, t_i), \quad
+        p_{t} = p\,t + (1 - p)(1 - t), \quad \alpha_t = \alpha\,t + (1 - \alpha)(1 - t)
+
+    with :math:`p = \sigma(z)`. ``alpha`` weighs the positives and ``1 - alpha`` the negatives;
+    ``alpha=None`` weighs neither. :math:`\alpha_t` is the element's weight for
+    ``"weighted_mean"``. The same as ``torchvision.ops.sigmoid_focal_loss``, whose BCE
+    loses tiny values to cancellation where this one evaluates each softplus directly.
+
+    Args:
+      logits: floating tensor of any shape.
+      targets: same shape, values in ``[0, 1]``.
+      alpha: ``None`` or a number in ``[0, 1]``.
+      gamma: focusing parameter, ``gamma >= 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check target ranges (copies a few numbers to the host).
+
+    Returns:
+      The reduced loss (a 0-d tensor), or the weighted losses, of the logits' shape, for
+      ``"none"``.
+
+    Example:
+      >>> import torch
+      >>> round(float(sigmoid_focal_loss(torch.tensor([0.0]), torch.tensor([1.0]))), 4)
+      0.0433
+
+    References:
+      Lin et al., ICCV 2017; torchvision ``torchvision.ops.sigmoid_focal_loss``.
+    """
+    check_reduction(reduction)
+    gamma = check_number("gamma", gamma, low=0.0)
+    if alpha is not None:
+        alpha = check_number("alpha", alpha, low=0.0, high=1.0)
+    x = _floating("logits", logits)
+    t = _targets(targets, x, validate)
+    softplus_neg = F.softplus(-x, threshold=_SOFTPLUS_THRESHOLD)  # -log p
+    softplus_pos = F.softplus(x, threshold=_SOFTPLUS_THRESHOLD)  # -log(1 - p)
+    bce = t * softplus_neg + (1 - t) * softplus_pos
+    one_minus_p_t = t * torch.sigmoid(-x) + (1 - t) * torch.sigmoid(x)
+    loss = _modulating_factor(one_minus_p_t, gamma) * bce
+    weight = None
+    if alpha is not None:
+        weight = alpha * t + (1 - alpha) * (1 - t)
+        loss = loss * weight
+    return _as_input_dtype(_reduce(loss, weight, reduction, validate, "alpha"), logits)
+
+
+# ----------------------------------------------------------------------------- regression
+
+
+def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True):
+    r"""Huber loss: quadratic for small residuals, linear for large ones.
+
+    .. math::
+
+        \ell_i = \begin{cases} \tfrac12 d_i^2 & |d_i| \le \delta \\
+                 \delta\,(|d_i| - \tfrac12\delta) & |d_i| > \delta \end{cases},
+        \qquad d_i = \text{prediction}_i - \text{target}_i
+
+    Computed by PyTorch's fused kernel (:func:`torch.nn.functional.huber_loss`), whose analytic
+    gradient :math:`\operatorname{clip}(d_i, -\delta, \delta)` is finite everywhere.
+
+    Args:
+      prediction: floating tensor of any shape.
+      target: tensor of the same shape.
+      delta: threshold between the quadratic and linear parts, ``delta > 0``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (the last equals
+        ``"mean"``: there are no weights).
+      validate: unused (there are no values to check); kept for a uniform signature.
+
+    Returns:
+      The reduced loss (a 0-d tensor), or the losses, of the prediction's shape, for ``"none"``.
+
+    Example:
+      >>> import torch
+      >>> huber_loss(torch.tensor([0.5, 3.0]), torch.zeros(2), reduction="none").tolist()
+      [0.125, 2.5]
+
+    References:
+      Huber, "Robust Estimation of a Location Parameter", Ann. Math. Statist. 35(1), 1964.
+    """
+    check_reduction(reduction)
+    delta = check_number("delta", delta, low=0.0, low_open=True)
+    x = _floating("prediction", prediction)
+    _check_tensor("target", target)
+    if tuple(target.shape) != tuple(x.shape):
+        fail(
+            ValueError,
+            "target",
+            f"shape {tuple(x.shape)} (the prediction's)",
+            f"shape {tuple(target.shape)}",
+        )
+    check_not_empty("prediction", tuple(x.shape))
+    _same_device("target", target, x)
+    native = "mean" if reduction == "weighted_mean" else reduction
+    loss = F.huber_loss(x, target.to(x.dtype), delta=delta, reduction=native)
+    return _as_input_dtype(loss, prediction)
+
+
+# ----------------------------------------------------------------------------- segmentation
+
+
+def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=True):
+    r"""Soft Dice loss, one value per sample.
+
+    .. math::
+
+        \ell_n = 1 - \frac{2\sum_k p_{n,k} t_{n,k} + s}{\sum_k p_{n,k} + \sum_k t_{n,k} + s}
+
+    where :math:`k` runs over every axis but the first (classes and pixels, so the layout of a
+    ``[batch, classes, height, width]`` input does not matter) and :math:`s` is ``smooth``.
+    ``reduction`` then works over the samples (``"weighted_mean"`` equals ``"mean"``).
+
+    Args:
+      probabilities: ``[batch, ...]`` predicted probabilities in ``[0, 1]``.
+      targets: same shape, values in ``[0, 1]``.
+      smooth: ``smooth > 0``; it keeps an empty mask predicted empty at loss 0 instead of 0/0.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check that both inputs lie in ``[0, 1]`` (copies a few numbers to the host).
+
+    Returns:
+      The reduced loss (a 0-d tensor), or ``[batch]`` losses for ``"none"``.
+
+    Example:
+      >>> import torch
+      >>> p = torch.tensor([[[0.9, 0.1], [0.2, 0.8]]])
+      >>> t = torch.tensor([[[1.0, 0.0], [0.0, 1.0]]])
+      >>> round(float(dice_loss(p, t)), 4)
+      0.12
+
+    References:
+      Milletari, Navab & Ahmadi, "V-Net", 3DV 2016.
+    """
+    check_reduction(reduction)
+    smooth = check_number("smooth", smooth, low=0.0, low_open=True)
+    p = _floating("probabilities", probabilities)
+    if p.ndim < 2:
+        fail(
+            ValueError,
+            "probabilities",
+            "shape [batch, ...] with at least two dimensions",
+            f"shape {tuple(p.shape)}",
+        )
+    t = _targets(targets, p, validate)
+    if validate:
+        check_unit_interval("probabilities", *_extremes(p))
+    axes = tuple(range(1, p.ndim))
+    overlap = (p * t).sum(axes)
+    total = p.sum(axes) + t.sum(axes)
+    loss = 1 - (2 * overlap + smooth) / (total + smooth)
+    return _as_input_dtype(_reduce(loss, None, reduction, validate), probabilities)
+
+
+def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean", validate=True):
+    r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
+
+    .. math::
+
+        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        w_i = C[y_i, \hat y_i], \quad \hat y_i = \arg\max_j z_{ij}
+
+    The weight depends on the predicted class but carries no gradient (``argmax`` has none): it
+    rescales each element's cross-entropy by how costly its current mistake is. Every pixel of
+    a ``[batch, num_classes, height, width]`` segmentation map gets its own cost.
+
+    Args:
+      logits: ``[batch, num_classes, d1, ...]`` (or ``[num_classes]``) floating tensor.
+      labels: ``[batch, d1, ...]`` integer class indices.
+      cost_matrix: ``[num_classes, num_classes]`` non-negative costs, row = true class,
+        column = predicted class.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (divides by the sum of
+        the costs).
+      validate: check label ranges and cost values (copies a few numbers to the host).
+
+    Returns:
+      The reduced loss (a 0-d tensor), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
+
+    Example:
+      >>> import torch
+      >>> cost = torch.tensor([[1.0, 1.0], [5.0, 1.0]])  # missing class 1 costs 5
+      >>> logits = torch.tensor([[2.0, 0.0], [2.0, 0.0]])
+      >>> [round(v, 4) for v in cost_sensitive_cross_entropy(
+      ...     logits, torch.tensor([0, 1]), cost, reduction="none").tolist()]
+      [0.1269, 10.6346]
+
+    References:
+      Elkan, "The Foundations of Cost-Sensitive Learning", IJCAI 2001.
+    """
+    check_reduction(reduction)
+    x = _floating("logits", logits)
+    labels = _labels(labels, x, validate)
+    axis = _class_axis(x)
+    n_classes = x.shape[axis]
+    cost = _as_tensor("cost_matrix", cost_matrix, x)
+    if tuple(cost.shape) != (n_classes, n_classes):
+        fail(
+            ValueError,
+            "cost_matrix",
+            f"shape ({n_classes}, {n_classes})",
+            f"shape {tuple(cost.shape)}",
+        )
+    if validate:
+        check_weight_values("cost_matrix", *_extremes(cost))
+    predicted = x.detach().argmax(axis)
+    weight = _lookup(cost.reshape(-1), labels * n_classes + predicted)
+    loss = F.cross_entropy(x, labels, reduction="none") * weight
+    return _as_input_dtype(_reduce(loss, weight, reduction, validate, "cost_matrix"), logits)
+
+
+# ----------------------------------------------------------------------------- nn.Module wrappers
+
+
+def _buffer(value):
+    """A weight as a tensor for ``register_buffer``; ``None`` and dicts are kept as they are."""
+    if value is None or isinstance(value, Mapping | torch.Tensor):
+        return value
+    value = torch.as_tensor(value)
+    return value if value.is_floating_point() else value.to(torch.get_default_dtype())
+
+
+class _Loss(torch.nn.Module):
+    """Stores the hyperparameters; weight tensors become buffers so ``.to()`` moves them."""
+
+    def _store(self, weights, **options):
+        for name, value in weights.items():
+            value = _buffer(value)
+            if isinstance(value, torch.Tensor):
+                self.register_buffer(name, value)
+            else:
+                setattr(self, name, value)
+        for name, value in options.items():
+            setattr(self, name, value)
+        self._options = tuple(options)
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._options)
+
+
+class SoftmaxCrossEntropy(_Loss):
+    """:func:`softmax_cross_entropy` as a module; ``forward(logits, labels, sample_weight=None)``.
+
+    Example:
+      >>> import torch
+      >>> loss = SoftmaxCrossEntropy(class_weight=[1.0, 3.0], reduction="weighted_mean")
+      >>> round(float(loss(torch.tensor([[2.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1]))), 4)
+      1.6269
+    """
+
+    def __init__(self, *, class_weight=None, reduction="mean", validate=True):
+        super().__init__()
+        self._store({"class_weight": class_weight}, reduction=reduction, validate=validate)
+
+    def forward(self, logits, labels, sample_weight=None):
+        return softmax_cross_entropy(
+            logits,
+            labels,
+            class_weight=self.class_weight,
+            sample_weight=sample_weight,
+            reduction=self.reduction,
+            validate=self.validate,
+        )
+
+
+class SigmoidCrossEntropy(_Loss):
+    """:func:`sigmoid_cross_entropy` as a module; ``forward(logits, targets, sample_weight=None)``.
+
+    Example:
+      >>> import torch
+      >>> loss = SigmoidCrossEntropy(pos_weight=3.0, reduction="sum")
+      >>> round(float(loss(torch.tensor([[0.0, 0.0]]), torch.tensor([[1.0, 0.0]]))), 4)
+      2.7726
+    """
+
+    def __init__(self, *, class_weight=None, pos_weight=None, reduction="mean", validate=True):
+        super().__init__()
+        self._store(
+            {"class_weight": class_weight, "pos_weight": pos_weight},
+            reduction=reduction,
+            validate=validate,
+        )
+
+    def forward(self, logits, targets, sample_weight=None):
+        return sigmoid_cross_entropy(
+            logits,
+            targets,
+            class_weight=self.class_weight,
+            sample_weight=sample_weight,
+            pos_weight=self.pos_weight,
+            reduction=self.reduction,
+            validate=self.validate,
+        )
+
+
+class FocalLoss(_Loss):
+    """:func:`focal_loss` as a module; a per-class ``alpha`` is a buffer.
+
+    Example:
+      >>> import torch
+      >>> loss = FocalLoss(alpha=[0.25, 0.75], gamma=2.0, reduction="sum")
+      >>> round(float(loss(torch.tensor([[2.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1]))), 4)
+      1.238
+    """
+
+    def __init__(self, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+        super().__init__()
+        per_class = alpha if _is_per_class(alpha) else None
+        self._store({"alpha": per_class}, gamma=gamma, reduction=reduction, validate=validate)
+        if per_class is None:
+            self.alpha = alpha
+
+    def forward(self, logits, labels):
+        return focal_loss(
+            logits,
+            labels,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            reduction=self.reduction,
+            validate=self.validate,
+        )
+
+
+class SigmoidFocalLoss(_Loss):
+    """:func:`sigmoid_focal_loss` as a module.
+
+    Example:
+      >>> import torch
+      >>> round(float(SigmoidFocalLoss()(torch.tensor([0.0]), torch.tensor([1.0]))), 4)
+      0.0433
+    """
+
+    def __init__(self, *, alpha=0.25, gamma=2.0, reduction="mean", validate=True):
+        super().__init__()
+        self._store({}, alpha=alpha, gamma=gamma, reduction=reduction, validate=validate)
+
+    def forward(self, logits, targets):
+        return sigmoid_focal_loss(
+            logits,
+            targets,
+            alpha=self.alpha,
+            gamma=self.gamma,
+            reduction=self.reduction,
+            validate=self.validate,
+        )
+
+
+class HuberLoss(_Loss):
+    """:func:`huber_loss` as a module.
+
+    Example:
+      >>> import torch
+      >>> HuberLoss(delta=1.0, reduction="none")(torch.tensor([0.5, 3.0]), torch.zeros(2)).tolist()
+      [0.125, 2.5]
+    """
+
+    def __init__(self, *, delta=1.0, reduction="mean"):
+        super().__init__()
+        self._store({}, delta=delta, reduction=reduction)
+
+    def forward(self, prediction, target):
+        return huber_loss(prediction, target, delta=self.delta, reduction=self.reduction)
+
+
+class DiceLoss(_Loss):
+    """:func:`dice_loss` as a module.
+
+    Example:
+      >>> import torch
+      >>> p = torch.tensor([[[0.9, 0.1], [0.2, 0.8]]])
+      >>> round(float(DiceLoss()(p, torch.tensor([[[1.0, 0.0], [0.0, 1.0]]]))), 4)
+      0.12
+    """
+
+    def __init__(self, *, smooth=1.0, reduction="mean", validate=True):
+        super().__init__()
+        self._store({}, smooth=smooth, reduction=reduction, validate=validate)
+
+    def forward(self, probabilities, targets):
+        return dice_loss(
+            probabilities,
+            targets,
+            smooth=self.smooth,
+            reduction=self.reduction,
+            validate=self.validate,
+        )
+
+
+class CostSensitiveCrossEntropy(_Loss):
+    """:func:`cost_sensitive_cross_entropy` as a module; ``cost_matrix`` is a buffer.
+
+    Example:
+      >>> import torch
+      >>> loss = CostSensitiveCrossEntropy([[1.0, 1.0], [5.0, 1.0]], reduction="sum")
+      >>> round(float(loss(torch.tensor([[2.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1]))), 4)
+      10.7616
+    """
+
+    def __init__(self, cost_matrix, *, reduction="mean", validate=True):
+        super().__init__()
+        self._store({"cost_matrix": cost_matrix}, reduction=reduction, validate=validate)
+
+    def forward(self, logits, labels):
+        return cost_sensitive_cross_entropy(
+            logits,
+            labels,
+            self.cost_matrix,
+            reduction=self.reduction,
+            validate=self.validate,
+        )
