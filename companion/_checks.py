@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 
 REDUCTIONS = ("none", "sum", "mean", "weighted_mean")
 
@@ -114,3 +115,23 @@ def check_positive_sum(name: str, total: float) -> None:
             "a positive sum for reduction='weighted_mean'",
             "weights that sum to 0",
         )
+
+
+def class_table(name: str, class_weight: object, n_classes: int) -> object:
+    """A ``{class: weight}`` dict as a list of ``n_classes`` weights, missing classes weighing 1.
+
+    Anything else (a sequence, an array, a tensor) is returned as it is, for the caller to
+    convert with its own framework.
+    """
+    if not isinstance(class_weight, Mapping):
+        return class_weight
+    table = [1.0] * n_classes
+    for key, value in class_weight.items():
+        if (
+            isinstance(key, bool)
+            or not isinstance(key, numbers.Integral)
+            or not 0 <= key < n_classes
+        ):
+            fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
+        table[key] = value
+    return table

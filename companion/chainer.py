@@ -28,7 +28,6 @@ Importing this module imports Chainer 7, whose import needs ``numpy.distutils`` 
 from __future__ import annotations
 
 import importlib
-import numbers
 import sys
 import warnings
 from collections.abc import Mapping
@@ -42,6 +41,7 @@ from companion._checks import (
     check_reduction,
     check_unit_interval,
     check_weight_values,
+    class_table,
     fail,
 )
 
@@ -225,17 +225,7 @@ def _check_weights(name, w):
 
 def _class_weight_table(class_weight, n_classes, like, validate, name="class_weight"):
     """One weight per class; a ``{class: weight}`` dict weighs missing classes 1."""
-    if isinstance(class_weight, Mapping):
-        table = [1.0] * n_classes
-        for key, value in class_weight.items():
-            if (
-                isinstance(key, bool)
-                or not isinstance(key, numbers.Integral)
-                or not 0 <= key < n_classes
-            ):
-                fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
-            table[key] = value
-        class_weight = table
+    class_weight = class_table(name, class_weight, n_classes)
     w = _as_array(name, class_weight, like)
     if w.ndim == 0:
         fail(ValueError, name, f"one weight per class, shape ({n_classes},)", "a scalar")

@@ -26,7 +26,6 @@ included) give a finite loss and a finite gradient.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 
 from array_api_compat import array_namespace
@@ -41,6 +40,7 @@ from companion._checks import (
     check_reduction,
     check_unit_interval,
     check_weight_values,
+    class_table,
     fail,
 )
 
@@ -140,17 +140,7 @@ def _check_targets(xp, targets, logits, validate, name="targets"):
 
 def _class_weight_table(xp, class_weight, n_classes, like, validate, name="class_weight"):
     """One weight per class as an array; a ``{class: weight}`` dict weighs missing classes 1."""
-    if isinstance(class_weight, Mapping):
-        table = [1.0] * n_classes
-        for key, value in class_weight.items():
-            if (
-                isinstance(key, bool)
-                or not isinstance(key, numbers.Integral)
-                or not 0 <= key < n_classes
-            ):
-                fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
-            table[key] = value
-        class_weight = table
+    class_weight = class_table(name, class_weight, n_classes)
     w = _as_array(xp, name, class_weight, like)
     if w.ndim == 0:
         fail(ValueError, name, f"one weight per class, shape ({n_classes},)", "a scalar")

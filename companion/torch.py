@@ -38,7 +38,6 @@ so that ``.to(device)`` moves them, and call these functions.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping
 
 import torch
@@ -53,6 +52,7 @@ from companion._checks import (
     check_reduction,
     check_unit_interval,
     check_weight_values,
+    class_table,
     fail,
 )
 
@@ -182,17 +182,7 @@ def _as_tensor(name, value, like):
 
 def _class_table(class_weight, n_classes, like, validate, name="class_weight"):
     """One weight per class; a ``{class: weight}`` dict weighs missing classes 1."""
-    if isinstance(class_weight, Mapping):
-        table = [1.0] * n_classes
-        for key, value in class_weight.items():
-            if (
-                isinstance(key, bool)
-                or not isinstance(key, numbers.Integral)
-                or not 0 <= key < n_classes
-            ):
-                fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
-            table[key] = value
-        class_weight = table
+    class_weight = class_table(name, class_weight, n_classes)
     w = _as_tensor(name, class_weight, like)
     if tuple(w.shape) != (n_classes,):
         got = "a scalar" if w.ndim == 0 else f"shape {tuple(w.shape)}"
