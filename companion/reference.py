@@ -506,7 +506,8 @@ def huber_grad(prediction, target, *, delta=1.0):
         = \operatorname{clip}(d_i, -\delta, \delta)
 
     It is continuous at :math:`|d| = \delta`, where both pieces give :math:`\pm\delta`. The
-    gradient of ``huber_loss(..., reduction="sum")`` is exactly this array.
+    gradient of ``huber_loss(..., reduction="sum")`` is this array, to rounding: automatic
+    differentiation of :math:`\delta(|d| - q)` may differ from :math:`\pm\delta` in the last bit.
 
     Example:
       >>> import numpy as np
