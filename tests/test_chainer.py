@@ -6,6 +6,7 @@ The values and gradients of every loss against the reference are checked by
 run beside ours, and what they do differently (normalisation, the ignore label) is pinned down.
 """
 
+import os
 import subprocess
 import sys
 import warnings
@@ -20,7 +21,16 @@ chainer, F = losses.chainer, losses.F
 
 
 def _run(code):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    """Run ``code`` in a fresh interpreter, in the environment a user starts with.
+
+    Importing ``companion.theano`` in this test process (another test file does) sets
+    ``THEANO_FLAGS`` and ``SETUPTOOLS_USE_DISTUTILS`` in ``os.environ``; they are left out here.
+    """
+    unset = ("THEANO_FLAGS", "SETUPTOOLS_USE_DISTUTILS")
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=environment
+    )
 
 
 def _value(variable):

@@ -4,7 +4,6 @@ import re
 import subprocess
 import sys
 import tomllib
-from importlib.metadata import distributions
 from pathlib import Path
 
 import yaml
@@ -62,8 +61,24 @@ def gpu_extra():
     return pins(project["optional-dependencies"]["gpu"])
 
 
+def installed_distributions():
+    """Name and version of every installed distribution, read in a fresh interpreter.
+
+    Not in this process: once setuptools is imported (Chainer's import does), its vendored
+    packages' metadata is on ``sys.path`` too, with other versions.
+    """
+    code = (
+        "from importlib.metadata import distributions\n"
+        "for d in distributions(): print(d.metadata['Name'], d.version)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return dict(line.split() for line in result.stdout.splitlines())
+
+
 def test_installed_packages_are_exactly_the_lock():
-    installed = {norm(d.metadata["Name"]): d.version.split("+")[0] for d in distributions()}
+    installed = {norm(name): v.split("+")[0] for name, v in installed_distributions().items()}
     for name in ("pip", "companion", *gpu_extra()):  # the optional GPU extra may be there too
         installed.pop(name, None)
     assert installed == lock()
