@@ -90,7 +90,7 @@ lock() {
     local py tmp
     py=$(find_python)
     tmp=$(mktemp -d)
-    trap 'rm -rf "$tmp"' EXIT
+    trap "rm -rf '$tmp'" EXIT  # expanded now: $tmp is local, gone when the trap runs
     echo "Resolving requirements.in in a fresh environment ..."
     "$py" -m venv "$tmp/venv"
     install_into "$tmp/venv" requirements.in

@@ -8,12 +8,17 @@ machines, and that the chapters and the table of contents agree.
 
 import json
 import re
+import sys
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
 import yaml
 
 from companion import reference, weights
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book"))
+import booktools
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
@@ -58,6 +63,33 @@ def machine_specific_outputs(notebook):
             match = MACHINE_SPECIFIC.search(output_text(output))
             if match:
                 found.append((i, match.group(0)))
+    return found
+
+
+def defined_functions(notebook):
+    names = set()
+    for cell in code_cells(notebook):
+        names |= set(re.findall(r"^\s*def (\w+)\(", "".join(cell["source"]), re.MULTILINE))
+    return names
+
+
+def functions_defined_twice(notebooks):
+    """{name: [notebook, ...]} for every function that more than one notebook defines."""
+    where = defaultdict(list)
+    for name, notebook in notebooks.items():
+        for function in defined_functions(notebook):
+            where[function].append(name)
+    return {f: sorted(books) for f, books in where.items() if len(books) > 1}
+
+
+def figures_without_alt_text(notebook):
+    """Code cells that draw an image but give it no alt text (cell metadata mystnb.image.alt)."""
+    found = []
+    for i, cell in enumerate(code_cells(notebook)):
+        draws = any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))
+        alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "").strip()
+        if draws and len(alt) < 20:
+            found.append(i)
     return found
 
 
@@ -119,6 +151,24 @@ def test_the_machine_check_catches_paths_addresses_and_timings(text):
     assert machine_specific_outputs(_fake([("print(x)", [stream], 1)]))
 
 
+def test_the_twice_defined_check_catches_a_helper_in_two_chapters():
+    one = _fake([("def train(model):\n    pass", [], 1)])
+    other = _fake([("x = 1\ndef train(data):\n    pass", [], 1)])
+    assert functions_defined_twice({"a": one, "b": other}) == {"train": ["a", "b"]}
+    assert functions_defined_twice({"a": one}) == {}
+
+
+def test_the_alt_text_check_catches_a_figure_without_one():
+    figure = {
+        "output_type": "display_data",
+        "data": {"image/png": "iVBOR", "text/plain": "<Figure>"},
+    }
+    cell = _fake([("plt.show()", [figure], 1)])
+    assert figures_without_alt_text(cell) == [0]
+    cell["cells"][0]["metadata"] = {"mystnb": {"image": {"alt": "Recall per class, three lines"}}}
+    assert figures_without_alt_text(cell) == []
+
+
 def test_the_machine_check_leaves_ordinary_numbers_alone():
     stream = {"output_type": "stream", "name": "stdout", "text": "loss 0.3133, 4 classes, 1/3"}
     assert not machine_specific_outputs(_fake([("print(x)", [stream], 1)]))
@@ -167,11 +217,21 @@ def test_chapter_lists_known_topics(notebook_path):
     assert set(topics) <= TOPICS, set(topics) - TOPICS
 
 
+def test_no_helper_is_defined_in_two_chapters():
+    twice = functions_defined_twice({p.name: load(p) for p in NOTEBOOKS})
+    assert not twice, f"move these to book/booktools.py, or name them for their chapter: {twice}"
+
+
+def test_every_figure_has_alt_text(notebook_path):
+    missing = figures_without_alt_text(load(notebook_path))
+    assert not missing, f"code cells {missing} draw a figure without mystnb.image.alt metadata"
+
+
 def test_notebook_does_not_redefine_companion_functions(notebook_path):
-    names = set(reference.__all__) | set(weights.__all__)
+    names = set(reference.__all__) | set(weights.__all__) | set(booktools.__all__)
     for cell in code_cells(load(notebook_path)):
         defined = set(re.findall(r"^\s*def (\w+)\(", "".join(cell["source"]), re.MULTILINE))
-        assert not defined & names, f"import {defined & names} from companion instead"
+        assert not defined & names, f"import {defined & names} from companion or booktools instead"
 
 
 def test_every_file_in_the_table_of_contents_exists():
