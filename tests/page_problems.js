@@ -66,8 +66,10 @@ for (const el of article.querySelectorAll(".math")) {
   if (!el.querySelector("mjx-container")) problems.push("math not rendered: " + label(el));
 }
 const walker = document.createTreeWalker(article, NodeFilter.SHOW_TEXT, {
-  acceptNode: (node) => node.parentElement.closest("pre, code, script, style, mjx-container, .math, .highlight, textarea")
-    ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
+  acceptNode: (node) =>
+    !visible(node.parentElement) ||
+    node.parentElement.closest("pre, code, script, style, mjx-container, .math, .highlight, textarea")
+      ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
 });
 for (let node = walker.nextNode(); node; node = walker.nextNode()) {
   const text = node.textContent;
