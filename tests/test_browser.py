@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from book_toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -41,23 +42,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def pages_of_the_book():
-    """The HTML page of every file in the table of contents, in its order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    walk(toc.get("parts", []))
-    return [f"{name}.html" for name in files]
-
-
-PAGES = pages_of_the_book()
+PAGES = [f"{name}.html" for name in toc_files()]
 
 
 # ----------------------------------------------------------------------------- building, serving

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-import yaml
+from book_toc import toc_files
 
 from companion import reference, weights
 
@@ -95,22 +95,6 @@ def figures_without_alt_text(notebook):
 
 def load(path):
     return json.loads(path.read_text())
-
-
-def toc_files():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections", []))
-            walk(entry.get("chapters", []))
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return files
 
 
 # ----------------------------------------------------------------------------- the checks fail
