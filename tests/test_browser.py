@@ -14,6 +14,7 @@ installs both (Debian packages ``chromium`` and ``chromium-driver``).
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
 import json
@@ -134,19 +135,29 @@ def _console_errors(driver):
     return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
-def _screenshot(driver, path):
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    width = driver.execute_script("return document.documentElement.clientWidth")
-    shot = driver.execute_cdp_cmd(
-        "Page.captureScreenshot",
-        {
-            "format": "png",
-            "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
-        },
-    )
-    import base64
+DECODE_IMAGES_JS = """
+const done = arguments[arguments.length - 1];
+const images = [...document.querySelectorAll("img")];
+for (const img of images) img.scrollIntoView();
+window.scrollTo(0, 0);
+Promise.all(images.map((img) => img.decode().catch(() => null))).then(() => done(true));
+"""
 
+
+def _screenshot(driver, path):
+    """The whole page as one PNG: the viewport made as tall as the page, then restored."""
+    driver.execute_async_script(DECODE_IMAGES_JS)
+    width = driver.execute_script("return window.innerWidth")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        driver.execute_async_script(DECODE_IMAGES_JS)
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     path.write_bytes(base64.b64decode(shot["data"]))
     return height
 
