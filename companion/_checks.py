@@ -135,3 +135,48 @@ def class_table(name: str, class_weight: object, n_classes: int) -> object:
             fail(ValueError, name, f"integer class keys in [0, {n_classes})", repr(key))
         table[key] = value
     return table
+
+
+SMOOTHING_WEIGHTS = ("label", "per_class")
+
+
+def check_ignore_index(ignore_index: object) -> int | None:
+    """``None`` or an integer (not a bool): the label whose elements count nowhere."""
+    if ignore_index is None:
+        return None
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, numbers.Integral):
+        fail(
+            TypeError,
+            "ignore_index",
+            "an integer label or None",
+            f"{type(ignore_index).__name__} {ignore_index!r}",
+        )
+    return int(ignore_index)
+
+
+def check_label_smoothing(label_smoothing: object) -> float:
+    return check_number("label_smoothing", label_smoothing, low=0.0, high=1.0)
+
+
+def check_smoothing_weight(smoothing_weight: object) -> str:
+    if not isinstance(smoothing_weight, str) or smoothing_weight not in SMOOTHING_WEIGHTS:
+        fail(ValueError, "smoothing_weight", f"one of {SMOOTHING_WEIGHTS}", repr(smoothing_weight))
+    return smoothing_weight
+
+
+def check_class_axis(n_classes: int, name: str = "logits") -> None:
+    """A class axis of at least one class (shape check: runs with ``validate=False`` too)."""
+    if n_classes < 1:
+        fail(ValueError, name, "at least one class along the class axis", "0 classes")
+
+
+def check_some_kept(count: int, total: int, ignore_index: int, reduction: str) -> None:
+    """``"mean"`` and ``"weighted_mean"`` need at least one element that is not ignored."""
+    if count == 0 and reduction in ("mean", "weighted_mean"):
+        fail(
+            ValueError,
+            "labels",
+            f"at least one element not equal to ignore_index={ignore_index} "
+            f"for reduction={reduction!r}",
+            f"all {total} ignored",
+        )

@@ -16,11 +16,27 @@ Conventions shared by every implementation:
 * ``reduction`` is ``"none"`` (:math:`w_i\ell_i`), ``"sum"`` (:math:`\sum_i w_i\ell_i`),
   ``"mean"`` (:math:`\sum_i w_i\ell_i / N`) or ``"weighted_mean"``
   (:math:`\sum_i w_i\ell_i / \sum_i w_i`).
+* ``ignore_index`` (the softmax losses and :func:`dice_loss`): an element whose label (for
+  Dice, whose target) equals it counts in **no** numerator and **no** denominator. Its loss and
+  its weight are 0 (``"none"`` gives 0 there, ``"sum"`` leaves it out), ``"mean"`` divides by
+  :math:`N_{\text{kept}}`, the number of elements **not** ignored, and ``"weighted_mean"`` by
+  :math:`\sum_{i\ \text{kept}} w_i`. It may lie outside ``[0, num_classes)`` (``-100``,
+  ``255``); the label-range check skips the ignored elements. Labels that are all ignored are a
+  ``ValueError`` naming ``labels`` for ``"mean"`` and ``"weighted_mean"``; with
+  ``validate=False`` they give 0. For Dice, the ignored elements leave the three sums of their
+  sample, and ``"mean"`` still counts samples.
+* ``label_smoothing`` :math:`\varepsilon` (the cross-entropies): softmax targets become
+  :math:`(1 - \varepsilon)\,\text{onehot}(y) + \varepsilon/K`, sigmoid targets
+  :math:`t(1 - \varepsilon) + \varepsilon/2`; the weights and denominators do not change.
 * ``validate=False`` skips the checks that read array values (label ranges, weight signs, the sum
-  of the weights), which would copy data from a GPU to the host; shape checks always run.
+  of the weights, labels that are all ignored), which would copy data from a GPU to the host;
+  shape checks (a class axis that exists and holds at least one class included) always run.
 
-Logits are never exponentiated unshifted, so finite inputs (float32 logits of :math:`\pm 10^4`
-included) give a finite loss and a finite gradient.
+Half precision (float16, bfloat16) is computed and accumulated in float32 and the result is
+returned in the input's dtype, so a float16 ``"mean"`` over more than 65,504 elements is finite
+(a ``"sum"`` that exceeds the float16 range is not). Logits are never exponentiated unshifted,
+so finite inputs (float32 logits of :math:`\pm 10^4` included) give a finite loss and a finite
+gradient.
 """
 
 from __future__ import annotations
@@ -33,11 +49,16 @@ from array_api_compat import device as _device
 
 from companion._checks import (
     broadcast_shape,
+    check_class_axis,
+    check_ignore_index,
     check_label_range,
+    check_label_smoothing,
     check_not_empty,
     check_number,
     check_positive_sum,
     check_reduction,
+    check_smoothing_weight,
+    check_some_kept,
     check_unit_interval,
     check_weight_values,
     class_table,
@@ -90,8 +111,43 @@ def _check_weights(xp, name, w):
     check_weight_values(name, *_extremes(xp, w))
 
 
-def _check_labels(xp, labels, logits, validate):
-    """Integer class indices of shape ``logits.shape[:-1]`` in ``[0, num_classes)``."""
+def _check_logits(name, logits, *, class_axis=True):
+    """The namespace of floating ``logits`` and the logits in the dtype to compute in.
+
+    Half precision (float16, bfloat16) is computed in float32; each loss casts its result back
+    to the input's dtype with :func:`_restore`. With ``class_axis``, the last axis holds the
+    classes and must exist and hold at least one class: shape checks, run with
+    ``validate=False`` too.
+    """
+    xp = _namespace(name, logits)
+    _check_floating(xp, name, logits)
+    if class_axis:
+        if logits.ndim < 1:
+            fail(ValueError, name, "at least one dimension (the class axis)", "a 0-d array")
+        check_class_axis(logits.shape[-1], name)
+    return xp, _working(xp, logits)
+
+
+def _working(xp, x):
+    """``x`` in float32 if it is a half-precision float, else ``x`` itself."""
+    if xp.finfo(x.dtype).bits < 32:
+        return xp.astype(x, xp.float32)
+    return x
+
+
+def _restore(xp, result, like):
+    """The result in the dtype of the input ``like`` (half precision comes back as half)."""
+    return result if result.dtype == like.dtype else xp.astype(result, like.dtype)
+
+
+def _check_labels(xp, labels, logits, validate, ignore_index=None, reduction="mean"):
+    """Integer class indices of shape ``logits.shape[:-1]`` in ``[0, num_classes)``.
+
+    Returns the labels, with every element equal to ``ignore_index`` replaced by class 0 so that
+    gathers stay in range, and the boolean mask of the elements that count (``None`` without
+    ``ignore_index``). The range check skips the ignored elements; with ``validate``, labels
+    that are all ignored are an error for ``"mean"`` and ``"weighted_mean"``.
+    """
     labels_xp = _namespace("labels", labels)
     if labels_xp is not xp:
         fail(
@@ -107,7 +163,7 @@ def _check_labels(xp, labels, logits, validate):
             "an integer array of class indices (not one-hot)",
             f"dtype {labels.dtype}",
         )
-    if logits.ndim < 1 or tuple(labels.shape) != tuple(logits.shape[:-1]):
+    if tuple(labels.shape) != tuple(logits.shape[:-1]):
         fail(
             ValueError,
             "labels",
@@ -116,12 +172,26 @@ def _check_labels(xp, labels, logits, validate):
         )
     check_not_empty("labels", tuple(labels.shape))
     n_classes = logits.shape[-1]
+    if ignore_index is None:
+        if validate:
+            check_label_range(int(xp.min(labels)), int(xp.max(labels)), n_classes)
+        return labels, None
+    keep = labels != ignore_index
     if validate:
-        check_label_range(int(xp.min(labels)), int(xp.max(labels)), n_classes)
+        count = int(xp.sum(xp.astype(keep, xp.int64)))
+        check_some_kept(count, math.prod(labels.shape), ignore_index, reduction)
+        if count:
+            kept = labels[keep]
+            check_label_range(int(xp.min(kept)), int(xp.max(kept)), n_classes)
+    return xp.where(keep, labels, xp.zeros_like(labels)), keep
 
 
-def _check_targets(xp, targets, logits, validate, name="targets"):
-    """Probabilities or 0/1 targets of the same shape as ``logits``."""
+def _check_targets(xp, targets, logits, validate, name="targets", ignore_index=None):
+    """Probabilities or 0/1 targets of the same shape as ``logits``, in the logits' dtype.
+
+    With ``ignore_index``, the elements equal to it are exempt from the range check and come
+    back as 0, with the mask of the elements that count (else the mask is ``None``).
+    """
     if _namespace(name, targets) is not xp:
         fail(
             TypeError,
@@ -133,9 +203,14 @@ def _check_targets(xp, targets, logits, validate, name="targets"):
         fail(ValueError, name, f"shape {tuple(logits.shape)}", f"shape {tuple(targets.shape)}")
     check_not_empty(name, tuple(targets.shape))
     targets = xp.astype(targets, logits.dtype)
-    if validate:
-        check_unit_interval(name, *_extremes(xp, targets))
-    return targets
+    if ignore_index is None:
+        if validate:
+            check_unit_interval(name, *_extremes(xp, targets))
+        return targets
+    keep = targets != ignore_index
+    if validate and bool(xp.any(keep)):
+        check_unit_interval(name, *_extremes(xp, targets[keep]))
+    return xp.where(keep, targets, xp.zeros_like(targets)), keep
 
 
 def _class_weight_table(xp, class_weight, n_classes, like, validate, name="class_weight"):
@@ -182,18 +257,45 @@ def _multiply(a, b):
     return a if b is None else a * b
 
 
-def _reduce(xp, loss, weight, reduction, validate, weight_name="class_weight * sample_weight"):
-    """Apply the element weights and the reduction (see the module docstring)."""
+def _reduce(
+    xp,
+    loss,
+    weight,
+    reduction,
+    validate,
+    weight_name="class_weight * sample_weight",
+    *,
+    keep=None,
+    applied=False,
+):
+    """Apply the element weights and the reduction (see the module docstring).
+
+    ``keep`` (a boolean mask, ``None`` for all) drops the ignored elements from every sum: their
+    loss and weight are 0, ``"mean"`` divides by the number of kept elements and
+    ``"weighted_mean"`` by the sum of the kept elements' weights. With ``applied``, ``loss`` is
+    already weighted and ``weight`` only gives the divisor of ``"weighted_mean"``.
+    """
     if weight is not None:
-        loss = loss * weight
+        weight = xp.broadcast_to(weight, tuple(loss.shape))
+        if keep is not None:
+            weight = xp.where(keep, weight, xp.zeros_like(weight))
+        if not applied:
+            loss = loss * weight
+    if keep is not None:
+        loss = xp.where(keep, loss, xp.zeros_like(loss))
     if reduction == "none":
         return loss
     total = xp.sum(loss)
     if reduction == "sum":
         return total
     if reduction == "mean" or weight is None:
-        # An array, not a Python int: NumPy 1.x would promote a float32 scalar to float64.
-        return total / xp.asarray(math.prod(loss.shape), dtype=loss.dtype, device=_device(loss))
+        if keep is None:
+            # An array, not a Python int: NumPy 1.x would promote a float32 scalar to float64.
+            count = xp.asarray(math.prod(loss.shape), dtype=loss.dtype, device=_device(loss))
+            return total / count
+        count = xp.sum(xp.astype(keep, loss.dtype))
+        # All ignored (possible with validate=False only): 0 rather than 0/0.
+        return total / xp.where(count > 0, count, xp.ones_like(count))
     denominator = xp.sum(weight)
     if validate:
         check_positive_sum(weight_name, float(denominator))
@@ -222,28 +324,61 @@ def _modulating_factor(xp, one_minus_p, gamma):
 
 
 def softmax_cross_entropy(
-    logits, labels, *, class_weight=None, sample_weight=None, reduction="mean", validate=True
+    logits,
+    labels,
+    *,
+    class_weight=None,
+    sample_weight=None,
+    ignore_index=None,
+    label_smoothing=0.0,
+    smoothing_weight="label",
+    reduction="mean",
+    validate=True,
 ):
-    r"""Softmax cross-entropy with integer labels and per-class and per-sample weights.
+    r"""Softmax cross-entropy with integer labels, per-class and per-sample weights.
 
     .. math::
 
-        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        \ell_i = -\sum_c q_{i,c} \log \operatorname{softmax}(z_i)_c, \qquad
+        q_i = (1 - \varepsilon)\,\operatorname{onehot}(y_i) + \varepsilon / K, \qquad
         w_i = \text{class\_weight}_{y_i} \cdot \text{sample\_weight}_i
+
+    with :math:`\varepsilon` = ``label_smoothing`` and :math:`K` classes
+    (:math:`\varepsilon = 0` is the plain cross-entropy :math:`-\log p_{i,y_i}`). By default
+    (``smoothing_weight="label"``) the whole smoothed loss of element :math:`i` is multiplied by
+    :math:`w_i`. ``smoothing_weight="per_class"`` is PyTorch's convention for
+    ``F.cross_entropy(weight=, label_smoothing=)``: each class's term carries that class's weight,
+
+    .. math::
+
+        w_i\ell_i = \text{sample\_weight}_i \Big[(1 - \varepsilon)\,
+        \text{class\_weight}_{y_i}(-\log p_{i,y_i})
+        + \frac{\varepsilon}{K}\sum_c \text{class\_weight}_c\,(-\log p_{i,c})\Big],
+
+    while ``"weighted_mean"`` still divides by :math:`\sum_i w_i`.
+
+    An element whose label is ``ignore_index`` has loss 0 and counts in no sum: ``"mean"``
+    divides by the number of elements not ignored, ``"weighted_mean"`` by the sum of their
+    weights.
 
     Args:
       logits: ``[..., num_classes]`` real floating array.
-      labels: ``[...]`` integer class indices in ``[0, num_classes)``.
+      labels: ``[...]`` integer class indices in ``[0, num_classes)``, or ``ignore_index``.
       class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict
         (missing classes weigh 1).
       sample_weight: non-negative weights broadcastable to ``labels.shape`` after trailing axes
         of size one are added (``[batch]`` weights apply per sample).
+      ignore_index: ``None`` or an integer label (``-100``, ``255``, or a class) to leave out.
+      label_smoothing: :math:`\varepsilon` in ``[0, 1]``.
+      smoothing_weight: ``"label"`` or ``"per_class"`` (see above).
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``. With ``class_weight``
-        alone, ``"weighted_mean"`` is PyTorch's ``CrossEntropyLoss(weight=...)``.
+        alone, ``"weighted_mean"`` is PyTorch's ``CrossEntropyLoss(weight=...)``, with
+        ``ignore_index`` and, under ``smoothing_weight="per_class"``, ``label_smoothing`` too.
       validate: check label ranges and weight signs (reads values on the host).
 
     Returns:
-      The reduced loss (a 0-d array), or ``[...]`` per-element weighted losses for ``"none"``.
+      The reduced loss (a 0-d array), or ``[...]`` per-element weighted losses for ``"none"``,
+      in the logits' dtype.
 
     Example:
       >>> import numpy as np
@@ -253,26 +388,42 @@ def softmax_cross_entropy(
       >>> round(float(softmax_cross_entropy(
       ...     logits, labels, class_weight=[1.0, 3.0], reduction="weighted_mean")), 4)
       1.6269
+      >>> round(float(softmax_cross_entropy(logits, np.array([0, -100]), ignore_index=-100)), 4)
+      0.1269
 
     References:
-      King & Zeng (2001); PyTorch ``torch.nn.CrossEntropyLoss`` for the ``weighted_mean`` form.
+      King & Zeng (2001); Szegedy et al., "Rethinking the Inception Architecture", CVPR 2016,
+      for label smoothing; PyTorch ``torch.nn.CrossEntropyLoss`` for the ``weighted_mean`` form.
     """
     check_reduction(reduction)
-    xp = _namespace("logits", logits)
-    _check_floating(xp, "logits", logits)
-    _check_labels(xp, labels, logits, validate)
-    n_classes = logits.shape[-1]
+    ignore_index = check_ignore_index(ignore_index)
+    eps = check_label_smoothing(label_smoothing)
+    smoothing_weight = check_smoothing_weight(smoothing_weight)
+    xp, x = _check_logits("logits", logits)
+    labels, keep = _check_labels(xp, labels, x, validate, ignore_index, reduction)
+    n_classes = x.shape[-1]
     one_hot = _one_hot(xp, labels, n_classes)
-    loss = -_pick(xp, one_hot, _log_softmax(xp, logits))
-    weight = None
+    log_p = _log_softmax(xp, x)
+    loss = -_pick(xp, one_hot, log_p)
+    table = weight = None
     if class_weight is not None:
-        table = _class_weight_table(xp, class_weight, n_classes, logits, validate)
+        table = _class_weight_table(xp, class_weight, n_classes, x, validate)
         weight = _pick(xp, one_hot, table)
+    applied = False
+    if eps > 0:
+        if smoothing_weight == "per_class" and table is not None:
+            uniform = -xp.sum(log_p * table, axis=-1) / n_classes
+            loss = (1 - eps) * weight * loss + eps * uniform
+            applied = True
+        else:
+            loss = (1 - eps) * loss - eps * xp.sum(log_p, axis=-1) / n_classes
     if sample_weight is not None:
-        weight = _multiply(
-            weight, _sample_weight(xp, sample_weight, labels.shape, logits, validate)
-        )
-    return _reduce(xp, loss, weight, reduction, validate)
+        sw = _sample_weight(xp, sample_weight, labels.shape, x, validate)
+        if applied:
+            loss = loss * sw
+        weight = _multiply(weight, sw)
+    result = _reduce(xp, loss, weight, reduction, validate, keep=keep, applied=applied)
+    return _restore(xp, result, logits)
 
 
 def sigmoid_cross_entropy(
@@ -282,6 +433,7 @@ def sigmoid_cross_entropy(
     class_weight=None,
     sample_weight=None,
     pos_weight=None,
+    label_smoothing=0.0,
     reduction="mean",
     validate=True,
 ):
@@ -294,7 +446,10 @@ def sigmoid_cross_entropy(
 
     where :math:`p` is ``pos_weight`` (it scales only the positive term, as in TensorFlow's
     ``weighted_cross_entropy_with_logits`` and PyTorch's ``BCEWithLogitsLoss(pos_weight=)``), and
-    :math:`w_i` is ``class_weight`` of the element's column times ``sample_weight``.
+    :math:`w_i` is ``class_weight`` of the element's column times ``sample_weight``. With
+    ``label_smoothing`` :math:`\varepsilon`, the targets become
+    :math:`t_i (1 - \varepsilon) + \varepsilon / 2` first (Keras'
+    ``BinaryCrossentropy(label_smoothing=)``); the weights are unchanged.
 
     Args:
       logits: ``[..., num_labels]`` real floating array (any shape; the last axis holds the labels).
@@ -303,6 +458,7 @@ def sigmoid_cross_entropy(
       sample_weight: weights broadcastable to ``targets.shape`` after trailing axes of size one
         are added.
       pos_weight: a number or ``[num_labels]`` weights for the positive term.
+      label_smoothing: :math:`\varepsilon` in ``[0, 1]``.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check target ranges and weight signs (reads values on the host).
 
@@ -316,14 +472,14 @@ def sigmoid_cross_entropy(
       TensorFlow ``tf.nn.weighted_cross_entropy_with_logits``; Elkan (2001) on costs and weights.
     """
     check_reduction(reduction)
-    xp = _namespace("logits", logits)
-    _check_floating(xp, "logits", logits)
-    targets = _check_targets(xp, targets, logits, validate)
-    if logits.ndim < 1:
-        fail(ValueError, "logits", "at least one dimension", "a scalar")
-    positive = targets * _softplus(xp, -logits)
+    eps = check_label_smoothing(label_smoothing)
+    xp, x = _check_logits("logits", logits)
+    targets = _check_targets(xp, targets, x, validate)
+    if eps > 0:
+        targets = targets * (1 - eps) + eps / 2
+    positive = targets * _softplus(xp, -x)
     if pos_weight is not None:
-        p = _as_array(xp, "pos_weight", pos_weight, logits)
+        p = _as_array(xp, "pos_weight", pos_weight, x)
         if p.ndim > 1 or (p.ndim == 1 and p.shape[0] != logits.shape[-1]):
             fail(
                 ValueError,
@@ -334,24 +490,23 @@ def sigmoid_cross_entropy(
         if validate:
             _check_weights(xp, "pos_weight", p)
         positive = positive * p
-    loss = positive + (1 - targets) * _softplus(xp, logits)
+    loss = positive + (1 - targets) * _softplus(xp, x)
     weight = None
     if class_weight is not None:
-        weight = _class_weight_table(xp, class_weight, logits.shape[-1], logits, validate)
+        weight = _class_weight_table(xp, class_weight, x.shape[-1], x, validate)
     if sample_weight is not None:
         weight = _multiply(
-            weight,
-            _sample_weight(xp, sample_weight, logits.shape, logits, validate, what="targets"),
+            weight, _sample_weight(xp, sample_weight, x.shape, x, validate, what="targets")
         )
-    if weight is not None:
-        weight = xp.broadcast_to(weight, tuple(logits.shape))
-    return _reduce(xp, loss, weight, reduction, validate)
+    return _restore(xp, _reduce(xp, loss, weight, reduction, validate), logits)
 
 
 # ----------------------------------------------------------------------------- focal losses
 
 
-def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+def focal_loss(
+    logits, labels, *, alpha=None, gamma=2.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
 
     .. math::
@@ -370,6 +525,8 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
       labels: ``[...]`` integer class indices.
       alpha: ``None``, a non-negative number, or ``[num_classes]`` non-negative weights.
       gamma: focusing parameter, ``gamma >= 0``.
+      ignore_index: ``None`` or an integer label whose elements count in no sum (``"mean"``
+        divides by the number of the others, ``"weighted_mean"`` by the sum of their alphas).
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check label ranges and weight signs (reads values on the host).
 
@@ -384,22 +541,23 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
     """
     check_reduction(reduction)
     gamma = check_number("gamma", gamma, low=0.0)
-    xp = _namespace("logits", logits)
-    _check_floating(xp, "logits", logits)
-    _check_labels(xp, labels, logits, validate)
-    n_classes = logits.shape[-1]
+    ignore_index = check_ignore_index(ignore_index)
+    xp, x = _check_logits("logits", logits)
+    labels, keep = _check_labels(xp, labels, x, validate, ignore_index, reduction)
+    n_classes = x.shape[-1]
     one_hot = _one_hot(xp, labels, n_classes)
-    log_p = _pick(xp, one_hot, _log_softmax(xp, logits))
+    log_p = _pick(xp, one_hot, _log_softmax(xp, x))
     loss = -_modulating_factor(xp, -xp.expm1(log_p), gamma) * log_p
     weight = None
     if alpha is not None:
         if _is_per_class(alpha):
             weight = _pick(
-                xp, one_hot, _class_weight_table(xp, alpha, n_classes, logits, validate, "alpha")
+                xp, one_hot, _class_weight_table(xp, alpha, n_classes, x, validate, "alpha")
             )
         else:
             weight = xp.full_like(loss, check_number("alpha", _scalar(alpha), low=0.0))
-    return _reduce(xp, loss, weight, reduction, validate, "alpha")
+    result = _reduce(xp, loss, weight, reduction, validate, "alpha", keep=keep)
+    return _restore(xp, result, logits)
 
 
 def _is_per_class(value):
@@ -444,16 +602,15 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     gamma = check_number("gamma", gamma, low=0.0)
     if alpha is not None:
         alpha = check_number("alpha", alpha, low=0.0, high=1.0)
-    xp = _namespace("logits", logits)
-    _check_floating(xp, "logits", logits)
-    targets = _check_targets(xp, targets, logits, validate)
-    softplus_neg, softplus_pos = _softplus(xp, -logits), _softplus(xp, logits)
+    xp, x = _check_logits("logits", logits, class_axis=False)
+    targets = _check_targets(xp, targets, x, validate)
+    softplus_neg, softplus_pos = _softplus(xp, -x), _softplus(xp, x)
     bce = targets * softplus_neg + (1 - targets) * softplus_pos
     # 1 - p_t = t (1 - p) + (1 - t) p, with p = exp(-softplus(-z)) and 1 - p = exp(-softplus(z)).
     one_minus_p_t = targets * xp.exp(-softplus_pos) + (1 - targets) * xp.exp(-softplus_neg)
     loss = _modulating_factor(xp, one_minus_p_t, gamma) * bce
     weight = None if alpha is None else alpha * targets + (1 - alpha) * (1 - targets)
-    return _reduce(xp, loss, weight, reduction, validate, "alpha")
+    return _restore(xp, _reduce(xp, loss, weight, reduction, validate, "alpha"), logits)
 
 
 # ----------------------------------------------------------------------------- regression
@@ -494,7 +651,8 @@ def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True
     xp = array_namespace(residual)
     size = xp.abs(residual)
     q = xp.where(size <= delta, size, xp.full_like(size, delta))
-    return _reduce(xp, 0.5 * q * q + delta * (size - q), None, reduction, validate)
+    result = _reduce(xp, 0.5 * q * q + delta * (size - q), None, reduction, validate)
+    return _restore(xp, result, prediction)
 
 
 def huber_grad(prediction, target, *, delta=1.0):
@@ -517,7 +675,7 @@ def huber_grad(prediction, target, *, delta=1.0):
     delta = check_number("delta", delta, low=0.0, low_open=True)
     residual = _residual(prediction, target)
     xp = array_namespace(residual)
-    return xp.clip(residual, -delta, delta)
+    return _restore(xp, xp.clip(residual, -delta, delta), prediction)
 
 
 def _residual(prediction, target):
@@ -538,13 +696,16 @@ def _residual(prediction, target):
             f"shape {tuple(target.shape)}",
         )
     check_not_empty("prediction", tuple(prediction.shape))
-    return prediction - xp.astype(target, prediction.dtype)
+    x = _working(xp, prediction)
+    return x - xp.astype(target, x.dtype)
 
 
 # ----------------------------------------------------------------------------- segmentation
 
 
-def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=True):
+def dice_loss(
+    probabilities, targets, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Soft Dice loss, one value per sample.
 
     .. math::
@@ -553,12 +714,17 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
 
     where :math:`k` runs over every axis but the first (pixels, and classes if there are any) and
     :math:`s` is ``smooth``. ``reduction`` then works over the samples (``"weighted_mean"`` equals
-    ``"mean"``: there are no weights).
+    ``"mean"``: there are no weights). With ``ignore_index``, every element whose target equals
+    it is left out of all three sums of its sample; a sample whose elements are all ignored has
+    loss :math:`1 - s/s = 0`, and ``"mean"`` still counts it (it divides by the number of
+    samples).
 
     Args:
       probabilities: ``[batch, ...]`` predicted probabilities in ``[0, 1]``.
-      targets: same shape, values in ``[0, 1]``.
+      targets: same shape, values in ``[0, 1]``, or ``ignore_index``.
       smooth: ``smooth > 0``; it keeps an empty mask predicted empty at loss 0 instead of 0/0.
+      ignore_index: ``None`` or an integer target value (e.g. ``255``) marking elements to
+        leave out.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check that both inputs lie in ``[0, 1]`` (reads values on the host).
 
@@ -568,31 +734,40 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
       >>> t = np.array([[[1.0, 0.0], [0.0, 1.0]]])
       >>> round(float(dice_loss(p, t)), 4)
       0.12
+      >>> t[0, 0, 1] = 255.0
+      >>> round(float(dice_loss(p, t, ignore_index=255)), 4)
+      0.102
 
     References:
       Milletari, Navab & Ahmadi, "V-Net", 3DV 2016; Ronneberger et al. (2015) for the U-Net setting.
     """
     check_reduction(reduction)
     smooth = check_number("smooth", smooth, low=0.0, low_open=True)
-    xp = _namespace("probabilities", probabilities)
-    _check_floating(xp, "probabilities", probabilities)
-    if probabilities.ndim < 2:
+    ignore_index = check_ignore_index(ignore_index)
+    xp, p = _check_logits("probabilities", probabilities, class_axis=False)
+    if p.ndim < 2:
         fail(
             ValueError,
             "probabilities",
             "shape [batch, ...] with at least two dimensions",
-            f"shape {tuple(probabilities.shape)}",
+            f"shape {tuple(p.shape)}",
         )
-    targets = _check_targets(xp, targets, probabilities, validate)
+    t = _check_targets(xp, targets, p, validate, ignore_index=ignore_index)
     if validate:
-        check_unit_interval("probabilities", *_extremes(xp, probabilities))
-    axes = tuple(range(1, probabilities.ndim))
-    overlap = xp.sum(probabilities * targets, axis=axes)
-    total = xp.sum(probabilities, axis=axes) + xp.sum(targets, axis=axes)
-    return _reduce(xp, 1 - (2 * overlap + smooth) / (total + smooth), None, reduction, validate)
+        check_unit_interval("probabilities", *_extremes(xp, p))
+    if ignore_index is not None:
+        t, keep = t
+        p = xp.where(keep, p, xp.zeros_like(p))
+    axes = tuple(range(1, p.ndim))
+    overlap = xp.sum(p * t, axis=axes)
+    total = xp.sum(p, axis=axes) + xp.sum(t, axis=axes)
+    loss = 1 - (2 * overlap + smooth) / (total + smooth)
+    return _restore(xp, _reduce(xp, loss, None, reduction, validate), probabilities)
 
 
-def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean", validate=True):
+def cost_sensitive_cross_entropy(
+    logits, labels, cost_matrix, *, ignore_index=None, reduction="mean", validate=True
+):
     r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
 
     .. math::
@@ -609,6 +784,8 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
       labels: ``[...]`` integer class indices.
       cost_matrix: ``[num_classes, num_classes]`` non-negative costs, row = true class,
         column = predicted class.
+      ignore_index: ``None`` or an integer label whose elements count in no sum (``"mean"``
+        divides by the number of the others, ``"weighted_mean"`` by the sum of their costs).
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (divides by the sum of
         the costs).
       validate: check label ranges and cost signs (reads values on the host).
@@ -625,11 +802,11 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
       Elkan, "The Foundations of Cost-Sensitive Learning", IJCAI 2001.
     """
     check_reduction(reduction)
-    xp = _namespace("logits", logits)
-    _check_floating(xp, "logits", logits)
-    _check_labels(xp, labels, logits, validate)
-    n_classes = logits.shape[-1]
-    cost = _as_array(xp, "cost_matrix", cost_matrix, logits)
+    ignore_index = check_ignore_index(ignore_index)
+    xp, x = _check_logits("logits", logits)
+    labels, keep = _check_labels(xp, labels, x, validate, ignore_index, reduction)
+    n_classes = x.shape[-1]
+    cost = _as_array(xp, "cost_matrix", cost_matrix, x)
     if tuple(cost.shape) != (n_classes, n_classes):
         fail(
             ValueError,
@@ -639,10 +816,11 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
         )
     if validate:
         _check_weights(xp, "cost_matrix", cost)
-    loss = -_pick(xp, _one_hot(xp, labels, n_classes), _log_softmax(xp, logits))
-    predicted = xp.argmax(logits, axis=-1)
+    loss = -_pick(xp, _one_hot(xp, labels, n_classes), _log_softmax(xp, x))
+    predicted = xp.argmax(x, axis=-1)
     flat = xp.astype(labels, predicted.dtype) * n_classes + predicted
     weight = xp.reshape(
         xp.take(xp.reshape(cost, (-1,)), xp.reshape(flat, (-1,)), axis=0), tuple(labels.shape)
     )
-    return _reduce(xp, loss, weight, reduction, validate, "cost_matrix")
+    result = _reduce(xp, loss, weight, reduction, validate, "cost_matrix", keep=keep)
+    return _restore(xp, result, logits)

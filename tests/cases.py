@@ -68,4 +68,81 @@ def make_case(name, rng, shape, *, saturated=False, weighted=True):
     raise ValueError(name)
 
 
-__all__ = ["LABEL_SHAPES", "LOSSES", "NUM_CLASSES", "REDUCTIONS", "make_case"]
+# The contract's newer arguments, as variants of a weighted case: variant id -> (losses, kwargs).
+# ``ignore_index`` marks about a third of the labels (for Dice, of the targets) with that value;
+# at least one element stays and at least one is ignored. ``ignore_index=1`` is a valid class.
+SOFTMAX = ("softmax_cross_entropy", "focal_loss", "cost_sensitive_cross_entropy")
+VARIANTS = {
+    "ignore_index=-100": (SOFTMAX, {"ignore_index": -100}),
+    "ignore_index=255": ((*SOFTMAX, "dice_loss"), {"ignore_index": 255}),
+    "ignore_index=class1": (SOFTMAX, {"ignore_index": 1}),
+    "label_smoothing=0.2": (
+        ("softmax_cross_entropy", "sigmoid_cross_entropy"),
+        {"label_smoothing": 0.2},
+    ),
+    "label_smoothing=1": (
+        ("softmax_cross_entropy", "sigmoid_cross_entropy"),
+        {"label_smoothing": 1.0},
+    ),
+    "smoothing_weight=label": (
+        ("softmax_cross_entropy",),
+        {"label_smoothing": 0.1, "smoothing_weight": "label"},
+    ),
+    "smoothing_weight=per_class": (
+        ("softmax_cross_entropy",),
+        {"label_smoothing": 0.1, "smoothing_weight": "per_class"},
+    ),
+    "per_class+ignore_index": (
+        ("softmax_cross_entropy",),
+        {"label_smoothing": 0.3, "smoothing_weight": "per_class", "ignore_index": -100},
+    ),
+    "label_smoothing+ignore_index": (
+        ("softmax_cross_entropy",),
+        {"label_smoothing": 0.3, "ignore_index": 255},
+    ),
+}
+VARIANT_CASES = [(v, name) for v, (names, _) in VARIANTS.items() for name in names]
+
+
+def make_variant_case(variant, name, rng, shape, *, weighted=True):
+    """``make_case`` with the keyword arguments of ``VARIANTS[variant]`` added.
+
+    Integer ``labels`` (or, for Dice, float ``targets``) get ``ignore_index`` written into about
+    a third of their elements. The kwargs go to the loss as they are, so an implementation that
+    does not take an argument fails with a ``TypeError`` rather than being skipped.
+    """
+    names, extra = VARIANTS[variant]
+    if name not in names:
+        raise ValueError(f"{variant} does not apply to {name}")
+    args, kwargs = make_case(name, rng, shape, weighted=weighted)
+    kwargs = {**kwargs, **extra}
+    ignore = extra.get("ignore_index")
+    if ignore is not None and ignore not in range(NUM_CLASSES):
+        args = list(args)
+        marked = args[1].copy()
+        mask = rng.random(marked.shape) < 0.35
+        mask.flat[0], mask.flat[-1] = True, False
+        marked[mask] = ignore
+        args[1] = marked
+        args = tuple(args)
+    return args, kwargs
+
+
+# Half precision: the means run over more than 65,504 elements (the largest float16), so a
+# float16 accumulator would overflow. The labels' shape is that of 4 masks of 128 x 128.
+HALF_DTYPES = ("float16", "bfloat16")
+HALF_SHAPE = (4, 128, 128)
+
+
+__all__ = [
+    "HALF_DTYPES",
+    "HALF_SHAPE",
+    "LABEL_SHAPES",
+    "LOSSES",
+    "NUM_CLASSES",
+    "REDUCTIONS",
+    "VARIANTS",
+    "VARIANT_CASES",
+    "make_case",
+    "make_variant_case",
+]

@@ -9,6 +9,13 @@ gradient with respect to the first argument as float64 NumPy arrays in the refer
 
 The expected loss is ``companion.reference`` in float64; the expected gradient is PyTorch's
 float64 autograd through the reference.
+
+The contract's newer arguments reach the adapter as keyword arguments in ``kwargs``
+(``ignore_index``, ``label_smoothing``, ``smoothing_weight``, ``validate``), passed on as they
+are: an implementation that does not take one fails with a ``TypeError``. Half precision reaches
+it as ``dtype="float16"`` or ``dtype="bfloat16"``; an adapter whose framework cannot hold a dtype
+says so in a module attribute ``HALF_DTYPES`` (the dtypes it supports), and those cases skip with
+that reason.
 """
 
 import importlib
@@ -17,12 +24,28 @@ import numpy as np
 import pytest
 import torch
 from bad_inputs import CASES, IDS
-from cases import LABEL_SHAPES, LOSSES, REDUCTIONS, make_case
+from cases import (
+    HALF_DTYPES,
+    HALF_SHAPE,
+    LABEL_SHAPES,
+    LOSSES,
+    REDUCTIONS,
+    VARIANT_CASES,
+    make_case,
+    make_variant_case,
+)
 
 from companion import reference
 
 FRAMEWORKS = ("torch", "tensorflow", "chainer", "theano")
 TOLERANCE = {"float64": {"rtol": 1e-10, "atol": 1e-12}, "float32": {"rtol": 1e-4, "atol": 1e-6}}
+# Half precision is computed in float32 and rounded once to the input's dtype: the tolerance is
+# a few units of that rounding (float16 keeps 11 significant bits, bfloat16 8), plus float16's
+# subnormal spacing (6e-8) for tiny gradients.
+HALF_TOLERANCE = {
+    "float16": {"rtol": 4e-3, "atol": 1e-7},
+    "bfloat16": {"rtol": 2e-2, "atol": 1e-12},
+}
 
 
 @pytest.fixture(scope="module", params=FRAMEWORKS)
@@ -86,3 +109,71 @@ def test_finite_loss_and_gradient_at_float32_logits_of_1e4(adapter, name):
     for reduction in ("mean", "weighted_mean"):
         loss, grad = adapter.evaluate(name, args, kwargs, reduction=reduction, dtype="float32")
         assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad)), (loss, grad)
+
+
+def _round(array, dtype):
+    """A float64 array rounded to ``dtype`` (bfloat16 included) and back, as NumPy float64."""
+    rounded = torch.as_tensor(np.asarray(array, dtype=np.float64)).to(getattr(torch, dtype))
+    return rounded.double().numpy()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("shape", LABEL_SHAPES.values(), ids=LABEL_SHAPES.keys())
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize(
+    ("variant", "name"), VARIANT_CASES, ids=[f"{v}-{n}" for v, n in VARIANT_CASES]
+)
+def test_new_arguments_equal_the_reference(adapter, variant, name, reduction, shape, dtype):
+    args, kwargs = make_variant_case(variant, name, np.random.default_rng(11), shape)
+    args = tuple(_float(a, dtype) for a in args)
+    kwargs = {k: _float(v, dtype) for k, v in kwargs.items()}
+    expected_loss, expected_grad = reference_loss_and_grad(name, args, kwargs, reduction)
+    loss, grad = adapter.evaluate(name, args, kwargs, reduction=reduction, dtype=dtype)
+    assert loss.shape == expected_loss.shape
+    np.testing.assert_allclose(loss, expected_loss, **TOLERANCE[dtype])
+    np.testing.assert_allclose(grad, expected_grad, **TOLERANCE[dtype])
+
+
+def _skip_unsupported_half(adapter, dtype):
+    supported = getattr(adapter, "HALF_DTYPES", HALF_DTYPES)
+    if dtype not in supported:
+        pytest.skip(f"{adapter.__name__}.HALF_DTYPES = {supported}: no {dtype} in this framework")
+
+
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", LOSSES)
+def test_half_precision_equals_the_reference_over_more_than_65504_elements(
+    adapter, name, reduction, dtype
+):
+    _skip_unsupported_half(adapter, dtype)
+    args, kwargs = make_case(name, np.random.default_rng(5), HALF_SHAPE)
+    args = tuple(
+        _round(a, dtype) if isinstance(a, np.ndarray) and a.dtype == np.float64 else a for a in args
+    )
+    expected_loss, expected_grad = reference_loss_and_grad(name, args, kwargs, reduction)
+    loss, grad = adapter.evaluate(name, args, kwargs, reduction=reduction, dtype=dtype)
+    assert loss.shape == expected_loss.shape
+    # The result comes back in the input's dtype: a "sum" beyond its range is inf on both sides.
+    np.testing.assert_allclose(loss, _round(expected_loss, dtype), **HALF_TOLERANCE[dtype])
+    if reduction in ("mean", "weighted_mean"):
+        assert np.isfinite(loss) and loss != 0, loss
+    np.testing.assert_allclose(grad, expected_grad, **HALF_TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("dtype", HALF_DTYPES)
+@pytest.mark.parametrize("name", LOSSES)
+def test_half_precision_gradient_is_finite_at_logits_of_6e4(adapter, name, dtype):
+    """60,000 is representable in float16 (up to 65,504); the float32 gradient there is too."""
+    _skip_unsupported_half(adapter, dtype)
+    args, kwargs = make_case(name, np.random.default_rng(3), LABEL_SHAPES["rank3"])
+    if name == "dice_loss":
+        extreme = np.round(args[0])
+    else:
+        extreme = np.where(args[0] > 0, 6e4, -6e4)
+    args = (extreme, *args[1:])
+    for reduction in ("mean", "weighted_mean"):
+        loss, grad = adapter.evaluate(name, args, kwargs, reduction=reduction, dtype=dtype)
+        # The loss itself may exceed float16's range (a cross-entropy of 1.2e5 is inf), never NaN.
+        assert not np.any(np.isnan(loss)), loss
+        assert np.all(np.isfinite(grad)), grad
