@@ -42,11 +42,16 @@ import numpy as np
 
 from companion._checks import (
     broadcast_shape,
+    check_class_axis,
+    check_ignore_index,
     check_label_range,
+    check_label_smoothing,
     check_not_empty,
     check_number,
     check_positive_sum,
     check_reduction,
+    check_smoothing_weight,
+    check_some_kept,
     check_unit_interval,
     check_weight_values,
     class_table,
@@ -126,6 +131,36 @@ def _floating(name, x):
     return x
 
 
+_HALF = (tf.float16, tf.bfloat16)
+
+
+def _working(x):
+    """``x`` in float32 if it is a half-precision float (float16, bfloat16), else ``x``.
+
+    Half-precision inputs are computed and summed in float32 and the result is cast back with
+    :func:`_restore`: a float16 sum of more than 65,504 ones would be ``inf``, and a float16
+    ``1 - p`` or ``log p`` loses the digits the focal loss and its gradient need.
+    """
+    return tf.cast(x, tf.float32) if x.dtype in _HALF else x
+
+
+def _restore(result, like):
+    """The result in the dtype of the input ``like``."""
+    return result if result.dtype == like.dtype else tf.cast(result, like.dtype)
+
+
+def _check_logits(logits, name="logits"):
+    """Floating logits with a class axis last holding at least one class (shape checks, which
+    run with ``validate=False`` too); returns the logits as given and in the working dtype."""
+    logits = _floating(name, logits)
+    if logits.shape.rank == 0:
+        fail(ValueError, name, "at least one dimension (the class axis)", "a 0-d array")
+    n_classes = logits.shape[-1] if logits.shape.rank else None
+    if n_classes is not None:
+        check_class_axis(n_classes, name)
+    return logits, _working(logits)
+
+
 def _as_tensor(name, value, like):
     """``value`` (tensor, array, sequence or number) as a tensor of ``like``'s dtype."""
     try:
@@ -189,8 +224,18 @@ def _num_classes(logits):
     return n_classes
 
 
-def _check_labels(labels, logits, validate):
-    """Integer class indices of shape ``logits.shape[:-1]`` in ``[0, num_classes)``."""
+_LABEL_DTYPES = (tf.int32, tf.int64)
+
+
+def _check_labels(labels, logits, validate, ignore_index=None, reduction="mean"):
+    """Integer class indices of shape ``logits.shape[:-1]`` in ``[0, num_classes)``.
+
+    Returns the labels as int32 or int64 (uint8 and int8 masks are widened: ``tf.range`` and the
+    comparisons below have no kernels for them), with every element equal to ``ignore_index``
+    replaced by class 0, and the boolean mask of the elements that count (``None`` without
+    ``ignore_index``). The range check skips ignored elements; with ``validate``, labels that
+    are all ignored are an error for ``"mean"`` and ``"weighted_mean"``.
+    """
     labels = _tensor("labels", labels)
     if not labels.dtype.is_integer:
         fail(
@@ -200,7 +245,7 @@ def _check_labels(labels, logits, validate):
             f"dtype {labels.dtype.name}",
         )
     known = logits.shape.rank is not None and labels.shape.rank is not None
-    if known and (logits.shape.rank < 1 or not labels.shape.is_compatible_with(logits.shape[:-1])):
+    if known and not labels.shape.is_compatible_with(logits.shape[:-1]):
         fail(
             ValueError,
             "labels",
@@ -209,31 +254,63 @@ def _check_labels(labels, logits, validate):
         )
     _check_not_empty("labels", labels)
     n_classes = _num_classes(logits)
+    if labels.dtype not in _LABEL_DTYPES:
+        labels = tf.cast(labels, tf.int64)
+    keep = None if ignore_index is None else tf.not_equal(labels, ignore_index)
     if validate:
-        low, high = tf.reduce_min(labels), tf.reduce_max(labels)
-        if tf.executing_eagerly():
-            check_label_range(int(low), int(high), n_classes)
+        if keep is None:
+            low, high = tf.reduce_min(labels), tf.reduce_max(labels)
         else:
-            _assert_values(
-                (low >= 0) & (high < n_classes),
-                "labels",
-                f"class indices in [0, {n_classes})",
-                low,
-                high,
-            )
-    return labels
+            # The extremes of the labels that count (an all-ignored tensor gives 0 and 0).
+            low = tf.reduce_min(tf.where(keep, labels, tf.reduce_max(labels)))
+            high = tf.reduce_max(tf.where(keep, labels, tf.reduce_min(labels)))
+            count = tf.reduce_sum(tf.cast(keep, tf.int64))
+        if tf.executing_eagerly():
+            if keep is not None:
+                check_some_kept(int(count), int(tf.size(labels)), ignore_index, reduction)
+            if keep is None or int(count):
+                check_label_range(int(low), int(high), n_classes)
+        else:
+            in_range = (low >= 0) & (high < n_classes)
+            if keep is not None:
+                in_range = in_range | tf.equal(count, 0)
+                if reduction in ("mean", "weighted_mean"):
+                    tf.debugging.Assert(
+                        count > 0,
+                        [
+                            f"labels: expected at least one element not equal to "
+                            f"ignore_index={ignore_index} for reduction={reduction!r}, "
+                            "got all",
+                            tf.size(labels),
+                            "ignored",
+                        ],
+                    )
+            _assert_values(in_range, "labels", f"class indices in [0, {n_classes})", low, high)
+    if keep is not None:
+        labels = tf.where(keep, labels, tf.zeros_like(labels))
+    return labels, keep
 
 
-def _check_targets(targets, logits, validate, name="targets"):
-    """Probabilities or 0/1 targets of the same shape as ``logits``, in ``logits``' dtype."""
+def _check_targets(targets, logits, validate, name="targets", ignore_index=None):
+    """Probabilities or 0/1 targets of the same shape as ``logits``, in ``logits``' dtype.
+
+    With ``ignore_index``, the elements equal to it are exempt from the range check and come
+    back as 0, with the mask of the elements that count.
+    """
     targets = _tensor(name, targets)
     if not targets.shape.is_compatible_with(logits.shape):
         fail(ValueError, name, f"shape {_shape(logits)}", f"shape {_shape(targets)}")
     _check_not_empty(name, targets)
     targets = tf.cast(targets, logits.dtype)
+    if ignore_index is None:
+        if validate:
+            _check_unit_interval(name, targets)
+        return targets
+    keep = tf.not_equal(targets, tf.cast(ignore_index, targets.dtype))
+    targets = tf.where(keep, targets, tf.zeros_like(targets))
     if validate:
         _check_unit_interval(name, targets)
-    return targets
+    return targets, keep
 
 
 def _class_weight_table(class_weight, n_classes, like, validate, name="class_weight"):
@@ -287,17 +364,42 @@ def _multiply(a, b):
     return a if b is None else a * b
 
 
-def _reduce(loss, weight, reduction, validate, weight_name="class_weight * sample_weight"):
-    """Apply the element weights and the reduction (see :mod:`companion.reference`)."""
+def _reduce(
+    loss,
+    weight,
+    reduction,
+    validate,
+    weight_name="class_weight * sample_weight",
+    *,
+    keep=None,
+    applied=False,
+):
+    """Apply the element weights and the reduction (see :mod:`companion.reference`).
+
+    ``keep`` (a boolean mask, ``None`` for all) drops the ignored elements from every sum:
+    ``"mean"`` divides by the number of kept elements and ``"weighted_mean"`` by the sum of the
+    kept elements' weights. With ``applied``, ``loss`` is already weighted and ``weight`` only
+    gives the divisor of ``"weighted_mean"``.
+    """
     if weight is not None:
-        loss = loss * weight
+        weight = tf.broadcast_to(weight, tf.shape(loss))
+        if keep is not None:
+            weight = tf.where(keep, weight, tf.zeros_like(weight))
+        if not applied:
+            loss = loss * weight
+    if keep is not None:
+        loss = tf.where(keep, loss, tf.zeros_like(loss))
     if reduction == "none":
         return loss
     total = tf.reduce_sum(loss)
     if reduction == "sum":
         return total
     if reduction == "mean" or weight is None:
-        return total / tf.cast(tf.size(loss, out_type=tf.int64), loss.dtype)
+        if keep is None:
+            return total / tf.cast(tf.size(loss, out_type=tf.int64), loss.dtype)
+        count = tf.reduce_sum(tf.cast(keep, loss.dtype))
+        # All ignored (possible with validate=False only): 0 rather than 0/0.
+        return total / tf.where(count > 0, count, tf.ones_like(count))
     denominator = tf.reduce_sum(weight)
     if validate:
         if tf.executing_eagerly():
@@ -322,25 +424,53 @@ def _modulating_factor(one_minus_p, gamma):
 
 @_not_converted
 def softmax_cross_entropy(
-    logits, labels, *, class_weight=None, sample_weight=None, reduction="mean", validate=True
+    logits,
+    labels,
+    *,
+    class_weight=None,
+    sample_weight=None,
+    ignore_index=None,
+    label_smoothing=0.0,
+    smoothing_weight="label",
+    reduction="mean",
+    validate=True,
 ):
     r"""Softmax cross-entropy with integer labels and per-class and per-sample weights.
 
     .. math::
 
-        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        \ell_i = -\sum_c q_{i,c} \log \operatorname{softmax}(z_i)_c, \qquad
+        q_i = (1 - \varepsilon)\,\operatorname{onehot}(y_i) + \varepsilon / K, \qquad
         w_i = \text{class\_weight}_{y_i} \cdot \text{sample\_weight}_i
 
-    ``tf.nn.log_softmax`` shifts the logits by their maximum, so the loss and its gradient stay
-    finite for any finite logits.
+    with :math:`\varepsilon` = ``label_smoothing`` and :math:`K` classes (:math:`\varepsilon = 0`
+    is the plain :math:`-\log p_{i,y_i}`; ``keras.losses.CategoricalCrossentropy(
+    label_smoothing=)`` smooths the same way). With ``smoothing_weight="label"`` the whole
+    smoothed loss of element :math:`i` is multiplied by :math:`w_i`; ``"per_class"`` is
+    PyTorch's ``F.cross_entropy(weight=, label_smoothing=)``: the uniform part weighs each
+    class's term by that class's weight,
+    :math:`\text{sample\_weight}_i[(1-\varepsilon)\,\text{class\_weight}_{y_i}(-\log p_{i,y_i})
+    + \tfrac{\varepsilon}{K}\sum_c \text{class\_weight}_c(-\log p_{i,c})]`, and
+    ``"weighted_mean"`` still divides by :math:`\sum_i w_i`.
+
+    An element whose label is ``ignore_index`` has loss 0 and counts in no sum: ``"mean"``
+    divides by the number of the other elements (as ``keras.losses.
+    SparseCategoricalCrossentropy(ignore_class=)`` does), ``"weighted_mean"`` by the sum of their
+    weights. ``tf.nn.log_softmax`` shifts the logits by their maximum, so the loss and its
+    gradient stay finite for any finite logits. Half-precision logits are computed in float32
+    and the result is returned in their dtype.
 
     Args:
       logits: ``[..., num_classes]`` floating tensor (the class axis last, as in Keras).
-      labels: ``[...]`` integer class indices in ``[0, num_classes)``.
+      labels: ``[...]`` integer class indices in ``[0, num_classes)`` (any integer dtype,
+        uint8 masks included), or ``ignore_index``.
       class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict
         (missing classes weigh 1).
       sample_weight: non-negative weights broadcastable to ``labels.shape`` after trailing axes
         of size one are added (``[batch]`` weights apply per sample).
+      ignore_index: ``None`` or an integer label (``-100``, ``255``, or a class) to leave out.
+      label_smoothing: :math:`\varepsilon` in ``[0, 1]``.
+      smoothing_weight: ``"label"`` or ``"per_class"`` (see above).
       reduction: ``"none"``, ``"sum"``, ``"mean"`` (Keras' ``"sum_over_batch_size"``) or
         ``"weighted_mean"`` (:math:`\sum_i w_i\ell_i / \sum_i w_i`).
       validate: check label ranges and weight values: eagerly a ``ValueError``, in a graph a
@@ -362,17 +492,34 @@ def softmax_cross_entropy(
       King & Zeng (2001); PyTorch ``torch.nn.CrossEntropyLoss`` for the ``weighted_mean`` form.
     """
     check_reduction(reduction)
-    logits = _floating("logits", logits)
-    labels = _check_labels(labels, logits, validate)
+    ignore_index = check_ignore_index(ignore_index)
+    eps = check_label_smoothing(label_smoothing)
+    smoothing_weight = check_smoothing_weight(smoothing_weight)
+    given, logits = _check_logits(logits)
+    labels, keep = _check_labels(labels, logits, validate, ignore_index, reduction)
     n_classes = _num_classes(logits)
     one_hot = _one_hot(labels, n_classes)
-    loss = -_pick(one_hot, tf.nn.log_softmax(logits))
-    weight = None
+    log_p = tf.nn.log_softmax(logits)
+    loss = -_pick(one_hot, log_p)
+    table = weight = None
     if class_weight is not None:
-        weight = _pick(one_hot, _class_weight_table(class_weight, n_classes, logits, validate))
+        table = _class_weight_table(class_weight, n_classes, logits, validate)
+        weight = _pick(one_hot, table)
+    applied = False
+    if eps > 0:
+        if smoothing_weight == "per_class" and table is not None:
+            uniform = -tf.reduce_sum(log_p * table, axis=-1) / n_classes
+            loss = (1 - eps) * weight * loss + eps * uniform
+            applied = True
+        else:
+            loss = (1 - eps) * loss - eps * tf.reduce_sum(log_p, axis=-1) / n_classes
     if sample_weight is not None:
-        weight = _multiply(weight, _sample_weight(sample_weight, labels, logits, validate))
-    return _reduce(loss, weight, reduction, validate)
+        sw = _sample_weight(sample_weight, labels, logits, validate)
+        if applied:
+            loss = loss * sw
+        weight = _multiply(weight, sw)
+    result = _reduce(loss, weight, reduction, validate, keep=keep, applied=applied)
+    return _restore(result, given)
 
 
 @_not_converted
@@ -383,6 +530,7 @@ def sigmoid_cross_entropy(
     class_weight=None,
     sample_weight=None,
     pos_weight=None,
+    label_smoothing=0.0,
     reduction="mean",
     validate=True,
 ):
@@ -394,8 +542,11 @@ def sigmoid_cross_entropy(
 
     where :math:`p` is ``pos_weight`` (it scales only the positive term, as in
     ``tf.nn.weighted_cross_entropy_with_logits``), and :math:`w_i` is ``class_weight`` of the
-    element's column times ``sample_weight``. ``tf.nn.softplus`` stays finite, with the finite
-    gradient :math:`\sigma(z)`, for every finite :math:`z`.
+    element's column times ``sample_weight``. With ``label_smoothing`` :math:`\varepsilon` the
+    targets become :math:`t_i(1 - \varepsilon) + \varepsilon/2` first, as in
+    ``keras.losses.BinaryCrossentropy(label_smoothing=)``; the weights are unchanged.
+    ``tf.nn.softplus`` stays finite, with the finite gradient :math:`\sigma(z)`, for every
+    finite :math:`z`.
 
     Args:
       logits: ``[..., num_labels]`` floating tensor.
@@ -404,6 +555,7 @@ def sigmoid_cross_entropy(
       sample_weight: weights broadcastable to ``targets.shape`` after trailing axes of size one
         are added.
       pos_weight: a number or ``[num_labels]`` weights for the positive term.
+      label_smoothing: :math:`\varepsilon` in ``[0, 1]``.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check target ranges and weight values (see the module docstring).
 
@@ -417,10 +569,11 @@ def sigmoid_cross_entropy(
       TensorFlow ``tf.nn.weighted_cross_entropy_with_logits``; Elkan (2001) on costs and weights.
     """
     check_reduction(reduction)
-    logits = _floating("logits", logits)
+    eps = check_label_smoothing(label_smoothing)
+    given, logits = _check_logits(logits)
     targets = _check_targets(targets, logits, validate)
-    if logits.shape.rank == 0:
-        fail(ValueError, "logits", "at least one dimension", "a scalar")
+    if eps > 0:
+        targets = targets * (1 - eps) + eps / 2
     n_labels = logits.shape[-1] if logits.shape.rank is not None else None
     positive = targets * tf.nn.softplus(-logits)
     if pos_weight is not None:
@@ -445,16 +598,16 @@ def sigmoid_cross_entropy(
         weight = _multiply(
             weight, _sample_weight(sample_weight, logits, logits, validate, what="targets")
         )
-    if weight is not None:
-        weight = tf.broadcast_to(weight, tf.shape(logits))
-    return _reduce(loss, weight, reduction, validate)
+    return _restore(_reduce(loss, weight, reduction, validate), given)
 
 
 # ----------------------------------------------------------------------------- focal losses
 
 
 @_not_converted
-def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+def focal_loss(
+    logits, labels, *, alpha=None, gamma=2.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
 
     .. math::
@@ -469,6 +622,8 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
     label (Keras multiplies a list ``alpha`` into the class axis, which has the same effect on
     one-hot labels). Unlike Keras, whose ``alpha`` defaults to 0.25, ``alpha=None`` weighs
     nothing. :math:`\alpha_{y_i}` is the element's weight for ``reduction="weighted_mean"``.
+    Elements labelled ``ignore_index`` count in no sum. Half-precision logits are computed in
+    float32, so the gradient stays finite (logits of :math:`\pm 60000` in float16 included).
 
     Args:
       logits: ``[..., num_classes]`` floating tensor.
@@ -476,6 +631,8 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
       alpha: ``None``, a non-negative number, or ``[num_classes]`` non-negative weights (a
         sequence, array, tensor or ``{class: weight}`` dict).
       gamma: focusing parameter, ``gamma >= 0``.
+      ignore_index: ``None`` or an integer label whose elements count in no sum (``"mean"``
+        divides by the number of the others, ``"weighted_mean"`` by the sum of their alphas).
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check label ranges and weight values (see the module docstring).
 
@@ -491,8 +648,9 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
     """
     check_reduction(reduction)
     gamma = check_number("gamma", gamma, low=0.0)
-    logits = _floating("logits", logits)
-    labels = _check_labels(labels, logits, validate)
+    ignore_index = check_ignore_index(ignore_index)
+    given, logits = _check_logits(logits)
+    labels, keep = _check_labels(labels, logits, validate, ignore_index, reduction)
     n_classes = _num_classes(logits)
     one_hot = _one_hot(labels, n_classes)
     log_p = _pick(one_hot, tf.nn.log_softmax(logits))
@@ -505,7 +663,7 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
         else:
             alpha = check_number("alpha", _scalar(alpha), low=0.0)
             weight = tf.fill(tf.shape(loss), tf.constant(alpha, loss.dtype))
-    return _reduce(loss, weight, reduction, validate, "alpha")
+    return _restore(_reduce(loss, weight, reduction, validate, "alpha", keep=keep), given)
 
 
 def _is_per_class(value):
@@ -554,7 +712,8 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     gamma = check_number("gamma", gamma, low=0.0)
     if alpha is not None:
         alpha = check_number("alpha", alpha, low=0.0, high=1.0)
-    logits = _floating("logits", logits)
+    given = _floating("logits", logits)
+    logits = _working(given)
     targets = _check_targets(targets, logits, validate)
     softplus_neg, softplus_pos = tf.nn.softplus(-logits), tf.nn.softplus(logits)
     bce = targets * softplus_neg + (1 - targets) * softplus_pos
@@ -562,7 +721,7 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     one_minus_p_t = targets * tf.exp(-softplus_pos) + (1 - targets) * tf.exp(-softplus_neg)
     loss = _modulating_factor(one_minus_p_t, gamma) * bce
     weight = None if alpha is None else alpha * targets + (1 - alpha) * (1 - targets)
-    return _reduce(loss, weight, reduction, validate, "alpha")
+    return _restore(_reduce(loss, weight, reduction, validate, "alpha"), given)
 
 
 # ----------------------------------------------------------------------------- regression
@@ -611,16 +770,20 @@ def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True
             f"shape {_shape(target)}",
         )
     _check_not_empty("prediction", prediction)
-    size = tf.abs(prediction - tf.cast(target, prediction.dtype))
+    x = _working(prediction)
+    size = tf.abs(x - tf.cast(target, x.dtype))
     q = tf.where(size <= delta, size, tf.fill(tf.shape(size), tf.constant(delta, size.dtype)))
-    return _reduce(0.5 * q * q + delta * (size - q), None, reduction, validate)
+    loss = 0.5 * q * q + delta * (size - q)
+    return _restore(_reduce(loss, None, reduction, validate), prediction)
 
 
 # ----------------------------------------------------------------------------- segmentation
 
 
 @_not_converted
-def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=True):
+def dice_loss(
+    probabilities, targets, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Soft Dice loss, one value per sample.
 
     .. math::
@@ -629,12 +792,15 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
 
     where :math:`k` runs over every axis but the first (pixels, and classes if there are any) and
     :math:`s` is ``smooth``. ``reduction`` then works over the samples (``"weighted_mean"`` equals
-    ``"mean"``: there are no weights).
+    ``"mean"``: there are no weights). With ``ignore_index`` (a number such as 255), every
+    element whose target equals it is left out of all three sums of its sample; a sample with
+    every element ignored has loss 0.
 
     Args:
       probabilities: ``[batch, ...]`` predicted probabilities in ``[0, 1]``.
-      targets: same shape, values in ``[0, 1]``.
+      targets: same shape, values in ``[0, 1]`` (or ``ignore_index``).
       smooth: ``smooth > 0``; it keeps an empty mask predicted empty at loss 0 instead of 0/0.
+      ignore_index: ``None`` or an integer target value whose elements count nowhere.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check that both inputs lie in ``[0, 1]`` (see the module docstring).
 
@@ -653,26 +819,34 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
     """
     check_reduction(reduction)
     smooth = check_number("smooth", smooth, low=0.0, low_open=True)
-    probabilities = _floating("probabilities", probabilities)
-    if probabilities.shape.rank is not None and probabilities.shape.rank < 2:
+    ignore_index = check_ignore_index(ignore_index)
+    given = _floating("probabilities", probabilities)
+    if given.shape.rank is not None and given.shape.rank < 2:
         fail(
             ValueError,
             "probabilities",
             "shape [batch, ...] with at least two dimensions",
-            f"shape {_shape(probabilities)}",
+            f"shape {_shape(given)}",
         )
-    targets = _check_targets(targets, probabilities, validate)
+    p = _working(given)
+    targets = _check_targets(targets, p, validate, ignore_index=ignore_index)
     if validate:
-        _check_unit_interval("probabilities", probabilities)
-    rank = probabilities.shape.rank
-    axes = tf.range(1, tf.rank(probabilities)) if rank is None else list(range(1, rank))
-    overlap = tf.reduce_sum(probabilities * targets, axis=axes)
-    total = tf.reduce_sum(probabilities, axis=axes) + tf.reduce_sum(targets, axis=axes)
-    return _reduce(1 - (2 * overlap + smooth) / (total + smooth), None, reduction, validate)
+        _check_unit_interval("probabilities", p)
+    if ignore_index is not None:
+        targets, keep = targets
+        p = tf.where(keep, p, tf.zeros_like(p))
+    rank = p.shape.rank
+    axes = tf.range(1, tf.rank(p)) if rank is None else list(range(1, rank))
+    overlap = tf.reduce_sum(p * targets, axis=axes)
+    total = tf.reduce_sum(p, axis=axes) + tf.reduce_sum(targets, axis=axes)
+    loss = 1 - (2 * overlap + smooth) / (total + smooth)
+    return _restore(_reduce(loss, None, reduction, validate), given)
 
 
 @_not_converted
-def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean", validate=True):
+def cost_sensitive_cross_entropy(
+    logits, labels, cost_matrix, *, ignore_index=None, reduction="mean", validate=True
+):
     r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
 
     .. math::
@@ -682,13 +856,15 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
 
     The weight depends on the predicted class but carries no gradient (``argmax`` has none): it
     rescales each element's cross-entropy by how costly its current mistake is. Works for any
-    leading shape, so every pixel of a segmentation map gets its own cost.
+    leading shape, so every pixel of a segmentation map gets its own cost. Elements labelled
+    ``ignore_index`` count in no sum.
 
     Args:
       logits: ``[..., num_classes]`` floating tensor.
       labels: ``[...]`` integer class indices.
       cost_matrix: ``[num_classes, num_classes]`` non-negative costs, row = true class,
         column = predicted class.
+      ignore_index: ``None`` or an integer label whose elements count in no sum.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (divides by the sum of
         the costs).
       validate: check label ranges and cost values (see the module docstring).
@@ -705,8 +881,9 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
       Elkan, "The Foundations of Cost-Sensitive Learning", IJCAI 2001.
     """
     check_reduction(reduction)
-    logits = _floating("logits", logits)
-    labels = _check_labels(labels, logits, validate)
+    ignore_index = check_ignore_index(ignore_index)
+    given, logits = _check_logits(logits)
+    labels, keep = _check_labels(labels, logits, validate, ignore_index, reduction)
     n_classes = _num_classes(logits)
     cost = _as_tensor("cost_matrix", cost_matrix, logits)
     if not (cost.shape.rank == 2 and cost.shape.is_compatible_with((n_classes, n_classes))):
@@ -723,7 +900,7 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
     # Column argmax(z) of the cost matrix for every element, then its entry at the true class.
     costs_of_prediction = tf.gather(tf.transpose(cost), tf.argmax(logits, axis=-1))
     weight = _pick(one_hot, costs_of_prediction)
-    return _reduce(loss, weight, reduction, validate, "cost_matrix")
+    return _restore(_reduce(loss, weight, reduction, validate, "cost_matrix", keep=keep), given)
 
 
 # ----------------------------------------------------------------------------- Keras 3 fit
