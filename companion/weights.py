@@ -1,8 +1,11 @@
 r"""Class weights from labels, and per-element weights from class and sample weights.
 
-Both functions take NumPy arrays or anything :func:`numpy.asarray` accepts (lists, CPU
+Every function takes NumPy arrays or anything :func:`numpy.asarray` accepts (lists, CPU
 tensors), labels of any rank: ``[batch]`` for classification, ``[batch, height, width]`` for
-segmentation masks, ``[batch, time]`` for sequences.
+segmentation masks, ``[batch, time]`` for sequences. A mistake gets a ``ValueError`` or
+``TypeError`` in the losses' form, ``"<argument>: expected ..., got ..."``: strings or ragged
+nested lists where numbers are expected, a ``{class: weight}`` dict naming a class outside
+``[0, n_classes)``, a column of multi-label targets without a positive.
 """
 
 from __future__ import annotations
@@ -14,13 +17,40 @@ import numpy as np
 
 from companion._checks import broadcast_shape, check_not_empty, check_number, fail
 
-__all__ = ["class_weight", "merge_weights"]
+__all__ = ["class_weight", "merge_weights", "pos_weight"]
 
 METHODS = ("balanced", "inverse_frequency", "effective_number")
 
 
+def _numeric(value, name):
+    """``value`` as a NumPy array of numbers (or bools); ragged lists and strings are errors."""
+    try:
+        array = np.asarray(value)
+    except ValueError:  # NumPy refuses nested sequences of unequal lengths
+        fail(
+            ValueError,
+            name,
+            "a rectangular array (nested sequences of equal lengths)",
+            "ragged nested sequences",
+        )
+    if array.dtype.kind in "USO" and array.size:
+        kinds = sorted({type(v).__name__ for v in array.ravel().tolist()})
+        if array.dtype.kind == "O" and any(isinstance(v, list | tuple) for v in array.ravel()):
+            fail(
+                ValueError,
+                name,
+                "a rectangular array (nested sequences of equal lengths)",
+                "ragged nested sequences",
+            )
+        got = "strings" if array.dtype.kind in "US" else "values of type " + ", ".join(kinds)
+        fail(TypeError, name, "numbers", f"{got} (dtype {array.dtype})")
+    if array.dtype.kind == "c":
+        fail(TypeError, name, "real numbers", f"dtype {array.dtype}")
+    return array
+
+
 def _integer_labels(labels, name="labels"):
-    array = np.asarray(labels)
+    array = _numeric(labels, name)
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.bool_)
     ):
@@ -103,7 +133,7 @@ def class_weight(labels, n_classes=None, *, method="balanced", beta=0.999):
     return weights * n_classes / weights.sum()
 
 
-def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=False):
+def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=False, n_classes=None):
     r"""The per-element weight :math:`w = \text{class\_weight}[y] \cdot \text{sample\_weight}`.
 
     This is what Keras 2 (tf-keras) did when ``fit`` got both ``class_weight`` and
@@ -120,6 +150,9 @@ def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=Fals
         size one are added, so ``[batch]`` weights apply per sample. ``None`` weighs every
         sample 1.
       one_hot: whether ``labels`` carries a class axis last.
+      n_classes: the number of classes; defaults to the one-hot axis's length, or to
+        ``max(labels) + 1``. A ``{class: weight}`` dict may only name classes in
+        ``[0, n_classes)``: pass ``n_classes`` when the labels at hand lack the last classes.
 
     Returns:
       A float64 array of the sparse labels' shape.
@@ -128,8 +161,12 @@ def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=Fals
       >>> merge_weights([0, 1, 1], class_weight={1: 3.0}, sample_weight=[0.5, 1.0, 2.0]).tolist()
       [0.5, 3.0, 6.0]
     """
+    if n_classes is not None and (
+        isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral)
+    ):
+        fail(TypeError, "n_classes", "an integer or None", type(n_classes).__name__)
     if one_hot:
-        dense = np.asarray(labels)
+        dense = _numeric(labels, "labels")
         if dense.ndim < 1 or not (np.issubdtype(dense.dtype, np.number) or dense.dtype == bool):
             fail(
                 ValueError,
@@ -138,11 +175,26 @@ def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=Fals
                 f"shape {dense.shape} of dtype {dense.dtype}",
             )
         check_not_empty("labels", dense.shape)
+        if n_classes is not None and n_classes != dense.shape[-1]:
+            fail(
+                ValueError,
+                "n_classes",
+                f"the length of the one-hot axis, {dense.shape[-1]}",
+                n_classes,
+            )
         n_classes = dense.shape[-1]
         sparse = np.argmax(dense, axis=-1)
     else:
         sparse = _integer_labels(labels)
-        n_classes = int(sparse.max()) + 1
+        if n_classes is not None and n_classes <= sparse.max():
+            fail(
+                ValueError,
+                "n_classes",
+                f"an integer > max(labels) = {int(sparse.max())}",
+                n_classes,
+            )
+        if n_classes is None:
+            n_classes = int(sparse.max()) + 1
     weight = np.ones(sparse.shape)
     if class_weight is not None:
         table = _class_table(class_weight, n_classes, one_hot)
@@ -155,7 +207,7 @@ def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=Fals
             )
         weight = table[sparse]
     if sample_weight is not None:
-        sw = np.asarray(sample_weight, dtype=np.float64)
+        sw = _numeric(sample_weight, "sample_weight").astype(np.float64)
         sw = sw.reshape(
             broadcast_shape("sample_weight", sw.shape, sparse.shape, "the labels' shape")
         )
@@ -167,14 +219,30 @@ def merge_weights(labels, *, class_weight=None, sample_weight=None, one_hot=Fals
 def _class_table(class_weight, n_classes, exact):
     if isinstance(class_weight, Mapping):
         for key in class_weight:
-            if isinstance(key, bool) or not isinstance(key, numbers.Integral) or key < 0:
-                fail(ValueError, "class_weight", "non-negative integer class keys", repr(key))
-        size = max(n_classes, max(class_weight, default=-1) + 1)
-        table = np.ones(size)
+            if (
+                isinstance(key, bool)
+                or not isinstance(key, numbers.Integral)
+                or not 0 <= key < n_classes
+            ):
+                fail(
+                    ValueError,
+                    "class_weight",
+                    f"integer class keys in [0, {n_classes}) (the classes of the labels; "
+                    "pass n_classes= for classes they lack)",
+                    repr(key),
+                )
+        table = np.ones(n_classes)
         for key, value in class_weight.items():
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                fail(
+                    TypeError,
+                    "class_weight",
+                    "a number for every class",
+                    f"{type(value).__name__} {value!r} for class {key}",
+                )
             table[key] = value
     else:
-        table = np.asarray(class_weight, dtype=np.float64)
+        table = _numeric(class_weight, "class_weight").astype(np.float64)
         if table.ndim != 1:
             fail(
                 ValueError,
@@ -201,3 +269,53 @@ def _nonnegative(name, array):
             "finite, non-negative weights",
             f"values from {np.min(array):g} to {np.max(array):g}",
         )
+
+
+def pos_weight(targets):
+    r"""Negatives over positives in every column of multi-label targets.
+
+    .. math::
+
+        \text{pos\_weight}_c = \frac{n - \sum_i t_{i,c}}{\sum_i t_{i,c}}
+
+    where :math:`i` runs over every axis but the last (:math:`n` elements per column). It is
+    the ``pos_weight`` of ``BCEWithLogitsLoss`` and of TensorFlow's
+    ``weighted_cross_entropy_with_logits`` that makes each column's positives weigh as much in
+    total as its negatives. Probabilities in ``[0, 1]`` count fractionally.
+
+    Args:
+      targets: 0/1 (or probability) targets of shape ``[..., n_columns]``, at least 1-D. The
+        last axis holds the columns, so binary targets of shape ``[batch]`` need a column
+        axis: ``pos_weight(targets[:, None])``.
+
+    Returns:
+      A float64 array of shape ``[n_columns]``.
+
+    Example:
+      >>> pos_weight([[1, 0], [0, 1], [0, 1], [0, 0]]).tolist()
+      [3.0, 1.0]
+
+    References:
+      PyTorch ``torch.nn.BCEWithLogitsLoss`` (its documentation's ``pos_weight`` example).
+    """
+    array = _numeric(targets, "targets")
+    if array.ndim < 1:
+        fail(
+            ValueError, "targets", "an array [..., n_columns] of at least one dimension", "a scalar"
+        )
+    check_not_empty("targets", array.shape)
+    array = array.astype(np.float64)
+    if not np.all(np.isfinite(array)) or np.any(array < 0) or np.any(array > 1):
+        fail(
+            ValueError,
+            "targets",
+            "values in [0, 1]",
+            f"values from {np.min(array):g} to {np.max(array):g}",
+        )
+    columns = array.reshape(-1, array.shape[-1])
+    positives = columns.sum(axis=0)
+    if np.any(positives == 0):
+        missing = np.flatnonzero(positives == 0).tolist()
+        where = f"column {missing[0]}" if len(missing) == 1 else f"columns {missing}"
+        fail(ValueError, "targets", "at least one positive in every column", f"none in {where}")
+    return (columns.shape[0] - positives) / positives

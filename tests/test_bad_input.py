@@ -46,6 +46,64 @@ REFERENCE_ONLY = [
         ValueError,
         "labels",
     ),
+    ("class-weight-labels-strings", lambda: W.class_weight(["a", "b"]), TypeError, "labels"),
+    (
+        "class-weight-labels-ragged",
+        lambda: W.class_weight([[0, 1], [1]]),
+        ValueError,
+        "labels",
+    ),
+    ("merge-labels-ragged", lambda: W.merge_weights([[0, 1], [1]]), ValueError, "labels"),
+    ("merge-labels-strings", lambda: W.merge_weights(["0", "1"]), TypeError, "labels"),
+    (
+        "merge-class-weight-dict-outside-the-classes",
+        lambda: W.merge_weights([0, 1, 1], class_weight={5: 2.0}),
+        ValueError,
+        "class_weight",
+    ),
+    (
+        "merge-class-weight-dict-outside-n-classes",
+        lambda: W.merge_weights([0, 1, 1], class_weight={3: 2.0}, n_classes=3),
+        ValueError,
+        "class_weight",
+    ),
+    (
+        "merge-class-weight-dict-string-value",
+        lambda: W.merge_weights([0, 1], class_weight={1: "3"}),
+        TypeError,
+        "class_weight",
+    ),
+    (
+        "merge-class-weight-strings",
+        lambda: W.merge_weights([0, 1], class_weight=["1", "3"]),
+        TypeError,
+        "class_weight",
+    ),
+    (
+        "merge-sample-weight-strings",
+        lambda: W.merge_weights([0, 1], sample_weight=["1", "3"]),
+        TypeError,
+        "sample_weight",
+    ),
+    (
+        "merge-n-classes-too-small",
+        lambda: W.merge_weights([0, 3], n_classes=2),
+        ValueError,
+        "n_classes",
+    ),
+    (
+        "merge-n-classes-float",
+        lambda: W.merge_weights([0, 1], n_classes=2.0),
+        TypeError,
+        "n_classes",
+    ),
+    ("pos-weight-no-positive", lambda: W.pos_weight([[1, 0], [1, 0]]), ValueError, "targets"),
+    ("pos-weight-scalar", lambda: W.pos_weight(1.0), ValueError, "targets"),
+    ("pos-weight-empty", lambda: W.pos_weight(np.zeros((0, 3))), ValueError, "targets"),
+    ("pos-weight-above-one", lambda: W.pos_weight([[2.0, 1.0]]), ValueError, "targets"),
+    ("pos-weight-nan", lambda: W.pos_weight([[np.nan, 1.0]]), ValueError, "targets"),
+    ("pos-weight-strings", lambda: W.pos_weight([["1", "0"]]), TypeError, "targets"),
+    ("pos-weight-ragged", lambda: W.pos_weight([[1, 0], [1]]), ValueError, "targets"),
     (
         "merge-one-hot-length",
         lambda: W.merge_weights(np.eye(3)[LABELS], class_weight=[1.0, 2.0], one_hot=True),
@@ -86,6 +144,29 @@ def test_validate_false_skips_value_checks_but_not_shape_checks():
     assert np.isfinite(loss)
     with pytest.raises(ValueError, match="sample_weight"):
         R.softmax_cross_entropy(LOGITS, LABELS, sample_weight=np.ones(4), validate=False)
+
+
+def test_pos_weight_names_the_column_without_a_positive():
+    with pytest.raises(ValueError, match="got none in column 2$"):
+        W.pos_weight([[1, 0, 0], [0, 1, 0]])
+
+
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "focal_loss"])
+def test_zero_classes_are_blamed_on_logits_with_validate_false_too(name):
+    for validate in (True, False):
+        with pytest.raises(ValueError, match="^logits: expected at least one class"):
+            getattr(R, name)(LOGITS[:, :0], LABELS, validate=validate)
+
+
+def test_all_ignored_labels_give_zero_without_validation():
+    ignored = np.full(6, -100)
+    for reduction in ("mean", "weighted_mean"):
+        loss = R.softmax_cross_entropy(
+            LOGITS, ignored, ignore_index=-100, reduction=reduction, validate=False
+        )
+        assert float(loss) == 0.0
+    # "sum" and "none" are defined for all-ignored labels, with validation too.
+    assert float(R.focal_loss(LOGITS, ignored, ignore_index=-100, reduction="sum")) == 0.0
 
 
 def test_validate_false_weighted_mean_of_zero_weights_is_zero_not_nan():

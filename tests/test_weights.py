@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
-from companion.weights import class_weight, merge_weights
+from companion.weights import class_weight, merge_weights, pos_weight
 
 
 @pytest.mark.parametrize("shape", [(500,), (20, 5, 5)])
@@ -88,3 +88,32 @@ def test_merge_weights_accepts_one_hot_labels(rng):
 
 def test_merge_weights_without_weights_is_all_ones():
     np.testing.assert_array_equal(merge_weights([[0, 1], [1, 1]]), np.ones((2, 2)))
+
+
+def test_pos_weight_is_negatives_over_positives_per_column(rng):
+    targets = (rng.random((50, 3, 3, 4)) < [0.05, 0.2, 0.5, 0.9]).astype(float)
+    columns = targets.reshape(-1, 4)
+    expected = (columns == 0).sum(axis=0) / (columns == 1).sum(axis=0)
+    np.testing.assert_allclose(pos_weight(targets), expected, rtol=1e-15)
+    assert pos_weight(targets).dtype == np.float64
+
+
+def test_pos_weight_makes_positives_and_negatives_weigh_the_same_per_column(rng):
+    targets = rng.random((200, 5)) < 0.1
+    weight = pos_weight(targets)
+    np.testing.assert_allclose(weight * targets.sum(axis=0), (~targets).sum(axis=0), rtol=1e-12)
+
+
+def test_pos_weight_counts_probabilities_fractionally():
+    assert pos_weight([[0.5], [0.0]]).tolist() == [3.0]
+
+
+def test_pos_weight_reads_one_dimensional_targets_as_one_row():
+    # The last axis holds the columns: binary targets [batch] need a column axis, [batch, 1].
+    assert pos_weight(np.array([1, 0, 0, 0])[:, None]).tolist() == [3.0]
+    assert pos_weight([1, 1]).tolist() == [0.0, 0.0]
+
+
+def test_merge_weights_accepts_a_dict_for_classes_the_labels_lack_given_n_classes():
+    weight = merge_weights([0, 1, 1], class_weight={3: 5.0, 1: 2.0}, n_classes=4)
+    assert weight.tolist() == [1.0, 2.0, 2.0]
