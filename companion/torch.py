@@ -45,11 +45,16 @@ import torch.nn.functional as F
 
 from companion._checks import (
     broadcast_shape,
+    check_class_axis,
+    check_ignore_index,
     check_label_range,
+    check_label_smoothing,
     check_not_empty,
     check_number,
     check_positive_sum,
     check_reduction,
+    check_smoothing_weight,
+    check_some_kept,
     check_unit_interval,
     check_weight_values,
     class_table,
@@ -104,10 +109,16 @@ def _same_device(name, x, like):
 
 
 def _class_axis(logits):
-    """PyTorch's class axis: 1, or 0 for an unbatched ``[num_classes]`` input."""
+    """PyTorch's class axis: 1, or 0 for an unbatched ``[num_classes]`` input.
+
+    A shape check, so it runs with ``validate=False`` too: the axis must exist and hold at
+    least one class (PyTorch's own kernels would raise an ``IndexError`` or divide by zero).
+    """
     if logits.ndim < 1:
-        fail(ValueError, "logits", "at least one dimension (the class axis)", "a scalar")
-    return 0 if logits.ndim == 1 else 1
+        fail(ValueError, "logits", "at least one dimension (the class axis)", "a 0-d tensor")
+    axis = 0 if logits.ndim == 1 else 1
+    check_class_axis(logits.shape[axis])
+    return axis
 
 
 def _extremes(x):
@@ -119,8 +130,15 @@ def _extremes(x):
     return minimum, maximum, math.isfinite(minimum) and math.isfinite(maximum)
 
 
-def _labels(labels, logits, validate):
-    """Integer class indices of the logits' shape without the class axis, as int64."""
+def _labels(labels, logits, validate, ignore_index=None, reduction="mean"):
+    """Integer class indices of the logits' shape without the class axis, as int64.
+
+    Returns the labels, with the elements equal to ``ignore_index`` replaced by class 0 for
+    table lookups, the labels as given (for :func:`torch.nn.functional.cross_entropy`, which
+    skips ``ignore_index`` itself) and the mask of the elements that count (``None`` without
+    ``ignore_index``). The range check skips the ignored elements; with ``validate``, labels
+    that are all ignored are an error for ``"mean"`` and ``"weighted_mean"``.
+    """
     _check_tensor("labels", labels)
     if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
         fail(
@@ -140,10 +158,20 @@ def _labels(labels, logits, validate):
         )
     check_not_empty("labels", expected)
     _same_device("labels", labels, logits)
+    labels = labels.long()
+    if ignore_index is None:
+        if validate:
+            minimum, maximum = torch.stack(torch.aminmax(labels)).tolist()
+            check_label_range(minimum, maximum, logits.shape[axis])
+        return labels, labels, None
+    keep = labels != ignore_index
     if validate:
-        minimum, maximum = torch.stack(torch.aminmax(labels)).tolist()
-        check_label_range(minimum, maximum, logits.shape[axis])
-    return labels.long()
+        kept = labels[keep]
+        check_some_kept(kept.numel(), labels.numel(), ignore_index, reduction)
+        if kept.numel():
+            minimum, maximum = torch.stack(torch.aminmax(kept)).tolist()
+            check_label_range(minimum, maximum, logits.shape[axis])
+    return labels.masked_fill(~keep, 0), labels, keep
 
 
 def _lookup(table, labels):
@@ -151,17 +179,28 @@ def _lookup(table, labels):
     return table.index_select(0, labels.reshape(-1)).reshape(labels.shape)
 
 
-def _targets(targets, logits, validate, name="targets"):
-    """Targets of the logits' shape, in the logits' dtype, in ``[0, 1]``."""
+def _targets(targets, logits, validate, name="targets", ignore_index=None):
+    """Targets of the logits' shape, in the logits' dtype, in ``[0, 1]``.
+
+    With ``ignore_index``, the elements equal to it are exempt from the range check and come
+    back as 0, together with the mask of the elements that count.
+    """
     _check_tensor(name, targets)
     if tuple(targets.shape) != tuple(logits.shape):
         fail(ValueError, name, f"shape {tuple(logits.shape)}", f"shape {tuple(targets.shape)}")
     check_not_empty(name, tuple(targets.shape))
     _same_device(name, targets, logits)
     targets = targets.to(logits.dtype)
+    if ignore_index is None:
+        if validate:
+            check_unit_interval(name, *_extremes(targets))
+        return targets
+    keep = targets != ignore_index
     if validate:
-        check_unit_interval(name, *_extremes(targets))
-    return targets
+        kept = targets[keep]
+        if kept.numel():
+            check_unit_interval(name, *_extremes(kept))
+    return targets.masked_fill(~keep, 0), keep
 
 
 def _as_tensor(name, value, like):
@@ -212,11 +251,13 @@ def _multiply(a, b):
     return a if b is None else a * b
 
 
-def _reduce(loss, weight, reduction, validate, name=_WEIGHTS, *, summed_over=None):
+def _reduce(loss, weight, reduction, validate, name=_WEIGHTS, *, summed_over=None, keep=None):
     """Reduce the weighted elementwise ``loss``; ``weight`` only gives the weighted mean's divisor.
 
     ``weight`` is ``None``, a Python number or a tensor that broadcasts to the elements' shape.
-    With ``summed_over`` (the elements' shape), ``loss`` is already their sum.
+    With ``summed_over`` (the elements' shape), ``loss`` is already their sum. ``keep``, the mask
+    of the elements not ignored, makes ``"mean"`` divide by their number; the caller has already
+    zeroed the ignored elements' losses and tensor weights.
     """
     shape = loss.shape if summed_over is None else summed_over
     count = math.prod(shape)
@@ -225,6 +266,14 @@ def _reduce(loss, weight, reduction, validate, name=_WEIGHTS, *, summed_over=Non
     total = loss.sum() if summed_over is None else loss
     if reduction == "sum":
         return total
+    if keep is not None and (reduction == "mean" or not isinstance(weight, torch.Tensor)):
+        kept = keep.sum(dtype=total.dtype)
+        if isinstance(weight, float) and reduction == "weighted_mean":
+            kept = kept * weight
+            if validate:
+                check_positive_sum(name, float(kept))
+        # All ignored (with validate=False only): 0 rather than 0/0, without a host sync.
+        return total / torch.where(kept > 0, kept, torch.ones_like(kept))
     if reduction == "mean" or weight is None:
         return total / count
     if isinstance(weight, float):
@@ -241,6 +290,13 @@ def _reduce(loss, weight, reduction, validate, name=_WEIGHTS, *, summed_over=Non
     return total / torch.where(denominator > 0, denominator, torch.ones_like(denominator))
 
 
+def _masked(weight, keep):
+    """A tensor weight with the ignored elements' entries set to 0 (broadcast to ``keep``)."""
+    if keep is None or not isinstance(weight, torch.Tensor):
+        return weight
+    return torch.where(keep, weight, torch.zeros((), dtype=weight.dtype, device=weight.device))
+
+
 def _as_input_dtype(loss, like):
     return loss.to(like.dtype)
 
@@ -249,27 +305,52 @@ def _as_input_dtype(loss, like):
 
 
 def softmax_cross_entropy(
-    logits, labels, *, class_weight=None, sample_weight=None, reduction="mean", validate=True
+    logits,
+    labels,
+    *,
+    class_weight=None,
+    sample_weight=None,
+    ignore_index=None,
+    label_smoothing=0.0,
+    smoothing_weight="label",
+    reduction="mean",
+    validate=True,
 ):
-    r"""Softmax cross-entropy with integer labels and per-class and per-sample weights.
+    r"""Softmax cross-entropy with integer labels, per-class and per-sample weights.
 
     .. math::
 
-        \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
+        \ell_i = -\sum_c q_{i,c} \log \operatorname{softmax}(z_i)_c, \qquad
+        q_i = (1 - \varepsilon)\,\operatorname{onehot}(y_i) + \varepsilon / K, \qquad
         w_i = \text{class\_weight}_{y_i} \cdot \text{sample\_weight}_i
+
+    with :math:`\varepsilon` = ``label_smoothing`` and :math:`K` classes. By default
+    (``smoothing_weight="label"``) the whole smoothed loss of element :math:`i` is multiplied by
+    :math:`w_i`; ``smoothing_weight="per_class"`` is PyTorch's own convention, in which each
+    class's term of the smoothed loss carries that class's weight (see
+    :func:`companion.reference.softmax_cross_entropy`), while ``"weighted_mean"`` still divides
+    by :math:`\sum_i w_i`. An element whose label is ``ignore_index`` has loss 0 and counts in no
+    sum: ``"mean"`` divides by the number of elements not ignored, ``"weighted_mean"`` by the
+    sum of their weights.
 
     One fused :func:`torch.nn.functional.cross_entropy` computes :math:`w_i \ell_i` (or their
     sum) with ``weight=class_weight``, so the cost is that of the native loss.
 
     Args:
       logits: ``[batch, num_classes, d1, ...]`` (or ``[num_classes]``) floating tensor.
-      labels: ``[batch, d1, ...]`` (or ``[]``) integer class indices in ``[0, num_classes)``.
+      labels: ``[batch, d1, ...]`` (or ``[]``) integer class indices in ``[0, num_classes)``,
+        or ``ignore_index``.
       class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict
         (missing classes weigh 1).
       sample_weight: non-negative weights broadcastable to ``labels.shape`` after trailing axes
         of size one are added (``[batch]`` weights apply per sample).
+      ignore_index: ``None`` or an integer label (``-100``, ``255``, or a class) to leave out.
+      label_smoothing: :math:`\varepsilon` in ``[0, 1]``.
+      smoothing_weight: ``"label"`` or ``"per_class"``.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``. With ``class_weight``
-        alone, ``"weighted_mean"`` is ``F.cross_entropy(logits, labels, weight=class_weight)``.
+        alone, ``"weighted_mean"`` is ``F.cross_entropy(logits, labels, weight=class_weight)``,
+        with ``ignore_index=`` too, and with ``label_smoothing=`` under
+        ``smoothing_weight="per_class"``.
       validate: check label ranges and weight values (copies a few numbers to the host).
 
     Returns:
@@ -283,13 +364,20 @@ def softmax_cross_entropy(
       >>> round(float(softmax_cross_entropy(
       ...     logits, labels, class_weight=[1.0, 3.0], reduction="weighted_mean")), 4)
       1.6269
+      >>> round(float(softmax_cross_entropy(
+      ...     logits, torch.tensor([0, -100]), ignore_index=-100)), 4)
+      0.1269
 
     References:
-      King & Zeng (2001); PyTorch ``torch.nn.CrossEntropyLoss`` for the ``weighted_mean`` form.
+      King & Zeng (2001); Szegedy et al., CVPR 2016, for label smoothing; PyTorch
+      ``torch.nn.CrossEntropyLoss`` for the ``weighted_mean`` form.
     """
     check_reduction(reduction)
+    ignore_index = check_ignore_index(ignore_index)
+    eps = check_label_smoothing(label_smoothing)
+    smoothing_weight = check_smoothing_weight(smoothing_weight)
     x = _floating("logits", logits)
-    labels = _labels(labels, x, validate)
+    safe, labels, keep = _labels(labels, x, validate, ignore_index, reduction)
     n_classes = x.shape[_class_axis(x)]
     table = None
     if class_weight is not None:
@@ -297,16 +385,28 @@ def softmax_cross_entropy(
     sw = None
     if sample_weight is not None:
         sw = _sample_weight(sample_weight, tuple(labels.shape), x, validate)
-    if sw is None and reduction != "none":
+    # F.cross_entropy's weight= weighs each class's term of the smoothed loss by that class
+    # ("per_class"); the "label" convention multiplies the whole element loss by w[y] instead.
+    native = table if eps == 0 or smoothing_weight == "per_class" else None
+    options = {
+        "weight": native,
+        "ignore_index": -100 if ignore_index is None else ignore_index,
+        "label_smoothing": eps,
+    }
+    if sw is None and reduction != "none" and native is table:
         # The fused kernel sums w_i l_i itself; only the divisor of weighted_mean is left.
-        total = F.cross_entropy(x, labels, weight=table, reduction="sum")
+        total = F.cross_entropy(x, labels, reduction="sum", **options)
         weighted = table is not None and reduction == "weighted_mean"
-        weight = _lookup(table, labels) if weighted else None
-        loss = _reduce(total, weight, reduction, validate, summed_over=labels.shape)
+        weight = _masked(_lookup(table, safe), keep) if weighted else None
+        loss = _reduce(total, weight, reduction, validate, summed_over=labels.shape, keep=keep)
     else:
-        loss = F.cross_entropy(x, labels, weight=table, reduction="none")
-        weight = _multiply(None if table is None else _lookup(table, labels), sw)
-        loss = _reduce(loss if sw is None else loss * sw, weight, reduction, validate)
+        loss = F.cross_entropy(x, labels, reduction="none", **options)
+        weight = _multiply(None if table is None else _lookup(table, safe), sw)
+        if native is None and table is not None:
+            loss = loss * _lookup(table, safe)
+        if sw is not None:
+            loss = loss * sw
+        loss = _reduce(loss, _masked(weight, keep), reduction, validate, keep=keep)
     return _as_input_dtype(loss, logits)
 
 
@@ -381,6 +481,7 @@ def sigmoid_cross_entropy(
     class_weight=None,
     sample_weight=None,
     pos_weight=None,
+    label_smoothing=0.0,
     reduction="mean",
     validate=True,
 ):
@@ -395,7 +496,10 @@ def sigmoid_cross_entropy(
     ``BCEWithLogitsLoss(pos_weight=)``), and :math:`w_i` is ``class_weight`` of the element's
     label (its index along axis 1) times ``sample_weight``. Unlike
     ``F.binary_cross_entropy_with_logits``, which computes :math:`(1 - t)z - \ldots\log\sigma(z)`
-    and so loses a tiny loss to cancellation, each softplus is evaluated directly.
+    and so loses a tiny loss to cancellation, each softplus is evaluated directly. With
+    ``label_smoothing`` :math:`\varepsilon` the targets become
+    :math:`t_i(1 - \varepsilon) + \varepsilon / 2` first, as in Keras'
+    ``BinaryCrossentropy(label_smoothing=)``; the weights are unchanged.
 
     Args:
       logits: ``[batch, num_labels, d1, ...]`` (or ``[num_labels]``) floating tensor.
@@ -404,6 +508,7 @@ def sigmoid_cross_entropy(
       sample_weight: weights broadcastable to ``targets.shape`` after trailing axes of size one
         are added.
       pos_weight: a number or ``[num_labels]`` weights (along axis 1) for the positive term.
+      label_smoothing: :math:`\varepsilon` in ``[0, 1]``.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``. With ``class_weight``
         alone, ``"mean"`` is ``BCEWithLogitsLoss(weight=class_weight)``.
       validate: check target ranges and weight values (copies a few numbers to the host).
@@ -422,9 +527,12 @@ def sigmoid_cross_entropy(
       PyTorch ``torch.nn.BCEWithLogitsLoss``; Elkan (2001) on costs and weights.
     """
     check_reduction(reduction)
+    eps = check_label_smoothing(label_smoothing)
     x = _floating("logits", logits)
-    t = _targets(targets, x, validate)
     axis = _class_axis(x)
+    t = _targets(targets, x, validate)
+    if eps > 0:
+        t = t * (1 - eps) + eps / 2
     n_labels = x.shape[axis]
     p = None
     if pos_weight is not None:
@@ -467,7 +575,9 @@ def _is_per_class(value):
     return isinstance(value, Mapping | list | tuple)
 
 
-def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+def focal_loss(
+    logits, labels, *, alpha=None, gamma=2.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
 
     .. math::
@@ -481,7 +591,9 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
     :func:`torch.nn.functional.cross_entropy`; :math:`1 - p` is ``-expm1(log p)``, exact near
     :math:`p = 1`, and the gradient is analytic (see ``_FocalTerm``), finite for every
     ``gamma >= 0``. With ``gamma=0`` and ``alpha=class_weight`` this is
-    :func:`softmax_cross_entropy` with that ``class_weight``.
+    :func:`softmax_cross_entropy` with that ``class_weight``. An element whose label is
+    ``ignore_index`` has loss 0 and counts in no sum: ``"mean"`` divides by the number of
+    elements not ignored, ``"weighted_mean"`` by the sum of their alphas.
 
     Args:
       logits: ``[batch, num_classes, d1, ...]`` (or ``[num_classes]``) floating tensor.
@@ -489,6 +601,7 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
       alpha: ``None``, a non-negative number, or ``[num_classes]`` non-negative weights (a
         sequence, array, tensor or ``{class: weight}`` dict).
       gamma: focusing parameter, ``gamma >= 0``.
+      ignore_index: ``None`` or an integer label to leave out.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check label ranges and weight values (copies a few numbers to the host).
 
@@ -506,25 +619,32 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
     """
     check_reduction(reduction)
     gamma = check_number("gamma", gamma, low=0.0)
+    ignore_index = check_ignore_index(ignore_index)
     x = _floating("logits", logits)
-    labels = _labels(labels, x, validate)
+    safe, labels, keep = _labels(labels, x, validate, ignore_index, reduction)
     axis = _class_axis(x)
     weight = None
     if alpha is None:
         pass
     elif _is_per_class(alpha):
-        weight = _lookup(_class_table(alpha, x.shape[axis], x, validate, "alpha"), labels)
+        table = _class_table(alpha, x.shape[axis], x, validate, "alpha")
+        weight = _masked(_lookup(table, safe), keep)
     elif isinstance(alpha, torch.Tensor):
         weight = alpha.to(device=x.device, dtype=x.dtype)
         if validate:
             check_number("alpha", float(weight), low=0.0)
     else:
         weight = check_number("alpha", float(alpha) if hasattr(alpha, "ndim") else alpha, low=0.0)
-    ce = F.cross_entropy(x, labels, reduction="none")  # -log p, one fused kernel
+    if isinstance(weight, torch.Tensor) and weight.ndim == 0 and keep is not None:
+        weight = _masked(weight.expand(labels.shape), keep)  # a 0-d tensor alpha
+    ignored = -100 if ignore_index is None else ignore_index
+    # -log p, one fused kernel; 0 where the label is ignore_index.
+    ce = F.cross_entropy(x, labels, ignore_index=ignored, reduction="none")
     loss = _FocalTerm.apply(ce, gamma, weight if isinstance(weight, torch.Tensor) else None)
     if isinstance(weight, float):
         loss = loss * weight
-    return _as_input_dtype(_reduce(loss, weight, reduction, validate, "alpha"), logits)
+    result = _reduce(loss, weight, reduction, validate, "alpha", keep=keep)
+    return _as_input_dtype(result, logits)
 
 
 class _FocalTerm(torch.autograd.Function):
@@ -676,7 +796,9 @@ def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True
 # ----------------------------------------------------------------------------- segmentation
 
 
-def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=True):
+def dice_loss(
+    probabilities, targets, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Soft Dice loss, one value per sample.
 
     .. math::
@@ -685,12 +807,17 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
 
     where :math:`k` runs over every axis but the first (classes and pixels, so the layout of a
     ``[batch, classes, height, width]`` input does not matter) and :math:`s` is ``smooth``.
-    ``reduction`` then works over the samples (``"weighted_mean"`` equals ``"mean"``).
+    ``reduction`` then works over the samples (``"weighted_mean"`` equals ``"mean"``). With
+    ``ignore_index``, every element whose target equals it leaves all three sums of its
+    sample; a sample whose elements are all ignored has loss :math:`1 - s/s = 0`, and
+    ``"mean"`` still divides by the number of samples.
 
     Args:
       probabilities: ``[batch, ...]`` predicted probabilities in ``[0, 1]``.
-      targets: same shape, values in ``[0, 1]``.
+      targets: same shape, values in ``[0, 1]``, or ``ignore_index``.
       smooth: ``smooth > 0``; it keeps an empty mask predicted empty at loss 0 instead of 0/0.
+      ignore_index: ``None`` or an integer target value (e.g. ``255``) marking elements to
+        leave out.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check that both inputs lie in ``[0, 1]`` (copies a few numbers to the host).
 
@@ -709,6 +836,7 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
     """
     check_reduction(reduction)
     smooth = check_number("smooth", smooth, low=0.0, low_open=True)
+    ignore_index = check_ignore_index(ignore_index)
     p = _floating("probabilities", probabilities)
     if p.ndim < 2:
         fail(
@@ -717,9 +845,12 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
             "shape [batch, ...] with at least two dimensions",
             f"shape {tuple(p.shape)}",
         )
-    t = _targets(targets, p, validate)
+    t = _targets(targets, p, validate, ignore_index=ignore_index)
     if validate:
         check_unit_interval("probabilities", *_extremes(p))
+    if ignore_index is not None:
+        t, keep = t
+        p = p.masked_fill(~keep, 0)
     axes = tuple(range(1, p.ndim))
     overlap = (p * t).sum(axes)
     total = p.sum(axes) + t.sum(axes)
@@ -727,7 +858,9 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
     return _as_input_dtype(_reduce(loss, None, reduction, validate), probabilities)
 
 
-def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean", validate=True):
+def cost_sensitive_cross_entropy(
+    logits, labels, cost_matrix, *, ignore_index=None, reduction="mean", validate=True
+):
     r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
 
     .. math::
@@ -744,6 +877,8 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
       labels: ``[batch, d1, ...]`` integer class indices.
       cost_matrix: ``[num_classes, num_classes]`` non-negative costs, row = true class,
         column = predicted class.
+      ignore_index: ``None`` or an integer label whose elements count in no sum (``"mean"``
+        divides by the number of the others, ``"weighted_mean"`` by the sum of their costs).
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (divides by the sum of
         the costs).
       validate: check label ranges and cost values (copies a few numbers to the host).
@@ -763,8 +898,9 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
       Elkan, "The Foundations of Cost-Sensitive Learning", IJCAI 2001.
     """
     check_reduction(reduction)
+    ignore_index = check_ignore_index(ignore_index)
     x = _floating("logits", logits)
-    labels = _labels(labels, x, validate)
+    safe, labels, keep = _labels(labels, x, validate, ignore_index, reduction)
     axis = _class_axis(x)
     n_classes = x.shape[axis]
     cost = _as_tensor("cost_matrix", cost_matrix, x)
@@ -778,9 +914,11 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
     if validate:
         check_weight_values("cost_matrix", *_extremes(cost))
     predicted = x.detach().argmax(axis)
-    weight = _lookup(cost.reshape(-1), labels * n_classes + predicted)
-    loss = F.cross_entropy(x, labels, reduction="none") * weight
-    return _as_input_dtype(_reduce(loss, weight, reduction, validate, "cost_matrix"), logits)
+    weight = _masked(_lookup(cost.reshape(-1), safe * n_classes + predicted), keep)
+    ignored = -100 if ignore_index is None else ignore_index
+    loss = F.cross_entropy(x, labels, ignore_index=ignored, reduction="none") * weight
+    result = _reduce(loss, weight, reduction, validate, "cost_matrix", keep=keep)
+    return _as_input_dtype(result, logits)
 
 
 # ----------------------------------------------------------------------------- nn.Module wrappers
@@ -822,9 +960,25 @@ class SoftmaxCrossEntropy(_Loss):
       1.6269
     """
 
-    def __init__(self, *, class_weight=None, reduction="mean", validate=True):
+    def __init__(
+        self,
+        *,
+        class_weight=None,
+        ignore_index=None,
+        label_smoothing=0.0,
+        smoothing_weight="label",
+        reduction="mean",
+        validate=True,
+    ):
         super().__init__()
-        self._store({"class_weight": class_weight}, reduction=reduction, validate=validate)
+        self._store(
+            {"class_weight": class_weight},
+            ignore_index=check_ignore_index(ignore_index),
+            label_smoothing=check_label_smoothing(label_smoothing),
+            smoothing_weight=check_smoothing_weight(smoothing_weight),
+            reduction=check_reduction(reduction),
+            validate=validate,
+        )
 
     def forward(self, logits, labels, sample_weight=None):
         return softmax_cross_entropy(
@@ -832,6 +986,9 @@ class SoftmaxCrossEntropy(_Loss):
             labels,
             class_weight=self.class_weight,
             sample_weight=sample_weight,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            smoothing_weight=self.smoothing_weight,
             reduction=self.reduction,
             validate=self.validate,
         )
@@ -847,11 +1004,20 @@ class SigmoidCrossEntropy(_Loss):
       2.7726
     """
 
-    def __init__(self, *, class_weight=None, pos_weight=None, reduction="mean", validate=True):
+    def __init__(
+        self,
+        *,
+        class_weight=None,
+        pos_weight=None,
+        label_smoothing=0.0,
+        reduction="mean",
+        validate=True,
+    ):
         super().__init__()
         self._store(
             {"class_weight": class_weight, "pos_weight": pos_weight},
-            reduction=reduction,
+            label_smoothing=check_label_smoothing(label_smoothing),
+            reduction=check_reduction(reduction),
             validate=validate,
         )
 
@@ -862,6 +1028,7 @@ class SigmoidCrossEntropy(_Loss):
             class_weight=self.class_weight,
             sample_weight=sample_weight,
             pos_weight=self.pos_weight,
+            label_smoothing=self.label_smoothing,
             reduction=self.reduction,
             validate=self.validate,
         )
@@ -877,10 +1044,18 @@ class FocalLoss(_Loss):
       1.238
     """
 
-    def __init__(self, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+    def __init__(
+        self, *, alpha=None, gamma=2.0, ignore_index=None, reduction="mean", validate=True
+    ):
         super().__init__()
         per_class = alpha if _is_per_class(alpha) else None
-        self._store({"alpha": per_class}, gamma=gamma, reduction=reduction, validate=validate)
+        self._store(
+            {"alpha": per_class},
+            gamma=gamma,
+            ignore_index=check_ignore_index(ignore_index),
+            reduction=check_reduction(reduction),
+            validate=validate,
+        )
         if per_class is None:
             self.alpha = alpha
 
@@ -890,6 +1065,7 @@ class FocalLoss(_Loss):
             labels,
             alpha=self.alpha,
             gamma=self.gamma,
+            ignore_index=self.ignore_index,
             reduction=self.reduction,
             validate=self.validate,
         )
@@ -946,15 +1122,22 @@ class DiceLoss(_Loss):
       0.12
     """
 
-    def __init__(self, *, smooth=1.0, reduction="mean", validate=True):
+    def __init__(self, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True):
         super().__init__()
-        self._store({}, smooth=smooth, reduction=reduction, validate=validate)
+        self._store(
+            {},
+            smooth=smooth,
+            ignore_index=check_ignore_index(ignore_index),
+            reduction=check_reduction(reduction),
+            validate=validate,
+        )
 
     def forward(self, probabilities, targets):
         return dice_loss(
             probabilities,
             targets,
             smooth=self.smooth,
+            ignore_index=self.ignore_index,
             reduction=self.reduction,
             validate=self.validate,
         )
@@ -970,15 +1153,21 @@ class CostSensitiveCrossEntropy(_Loss):
       10.7616
     """
 
-    def __init__(self, cost_matrix, *, reduction="mean", validate=True):
+    def __init__(self, cost_matrix, *, ignore_index=None, reduction="mean", validate=True):
         super().__init__()
-        self._store({"cost_matrix": cost_matrix}, reduction=reduction, validate=validate)
+        self._store(
+            {"cost_matrix": cost_matrix},
+            ignore_index=check_ignore_index(ignore_index),
+            reduction=check_reduction(reduction),
+            validate=validate,
+        )
 
     def forward(self, logits, labels):
         return cost_sensitive_cross_entropy(
             logits,
             labels,
             self.cost_matrix,
+            ignore_index=self.ignore_index,
             reduction=self.reduction,
             validate=self.validate,
         )

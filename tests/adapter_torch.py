@@ -33,7 +33,7 @@ def to_reference_layout(array):
 
 def as_tensor(array, dtype):
     """A floating array as a tensor of ``dtype``; any other array keeps its dtype."""
-    array = np.ascontiguousarray(array)
+    array = np.array(array, order="C")  # np.ascontiguousarray would make a 0-d array 1-d
     if np.issubdtype(array.dtype, np.floating):
         return torch.tensor(array, dtype=getattr(torch, dtype))
     return torch.tensor(array)

@@ -15,7 +15,7 @@ from cases import LOSSES, NUM_CLASSES, REDUCTIONS
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from companion import reference
+from companion import reference, weights
 from companion import torch as losses
 
 EXACT = {"rtol": 1e-12, "atol": 1e-14}
@@ -136,6 +136,139 @@ def test_pos_weight_equals_bce_with_logits_pos_weight(shape):
     ours = value_and_grad(losses.sigmoid_cross_entropy, logits, targets, pos_weight=pos_weight)
     native = value_and_grad(nn.BCEWithLogitsLoss(pos_weight=native_pos_weight), logits, targets)
     assert_same(ours, native)
+
+
+IGNORE_INDICES = [-100, 255, 2]
+
+
+def inputs_with_ignored_labels(shape, ignore_index):
+    """float64 logits, labels with about a third set to ``ignore_index``, class weights."""
+    g = generator()
+    logits = torch.randn(shape, generator=g, dtype=torch.float64) * 3
+    labels = torch.randint(0, shape[1], shape[:1] + shape[2:], generator=g)
+    ignored = torch.rand(labels.shape, generator=g) < 0.35
+    ignored.view(-1)[0] = True
+    labels = labels.masked_fill(ignored, ignore_index)
+    weight = torch.rand(shape[1], generator=g, dtype=torch.float64) + 0.1
+    return logits, labels, weight
+
+
+@pytest.mark.parametrize("ignore_index", IGNORE_INDICES)
+@pytest.mark.parametrize("shape", [(16, 5), (4, 5, 3, 2)], ids=["rows", "segmentation"])
+def test_weighted_mean_with_ignore_index_equals_cross_entropy(shape, ignore_index):
+    logits, labels, weight = inputs_with_ignored_labels(shape, ignore_index)
+    ours = value_and_grad(
+        losses.softmax_cross_entropy,
+        logits,
+        labels,
+        class_weight=weight,
+        ignore_index=ignore_index,
+        reduction="weighted_mean",
+    )
+    native = value_and_grad(
+        F.cross_entropy, logits, labels, weight=weight, ignore_index=ignore_index
+    )
+    assert_same(ours, native)
+
+
+@pytest.mark.parametrize("ignore_index", IGNORE_INDICES)
+def test_mean_with_ignore_index_alone_equals_cross_entropy(ignore_index):
+    logits, labels, _ = inputs_with_ignored_labels((4, 5, 3, 2), ignore_index)
+    for reduction in ("mean", "weighted_mean"):  # without weights they are the same
+        ours = value_and_grad(
+            losses.softmax_cross_entropy,
+            logits,
+            labels,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
+        native = value_and_grad(F.cross_entropy, logits, labels, ignore_index=ignore_index)
+        assert_same(ours, native)
+
+
+@pytest.mark.parametrize("label_smoothing", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("ignore_index", [None, -100, 255])
+@pytest.mark.parametrize("shape", [(16, 5), (4, 5, 3, 2)], ids=["rows", "segmentation"])
+def test_per_class_smoothing_equals_cross_entropy_with_weight_and_label_smoothing(
+    shape, ignore_index, label_smoothing
+):
+    logits, labels, weight = inputs_with_ignored_labels(
+        shape, -100 if ignore_index is None else ignore_index
+    )
+    if ignore_index is None:
+        labels = labels.clamp(min=0) % shape[1]
+    native_options = {} if ignore_index is None else {"ignore_index": ignore_index}
+    for reduction, native_reduction in [
+        ("weighted_mean", "mean"),
+        ("sum", "sum"),
+        ("none", "none"),
+    ]:
+        ours = value_and_grad(
+            losses.softmax_cross_entropy,
+            logits,
+            labels,
+            class_weight=weight,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            smoothing_weight="per_class",
+            reduction=reduction,
+        )
+        native = value_and_grad(
+            F.cross_entropy,
+            logits,
+            labels,
+            weight=weight,
+            label_smoothing=label_smoothing,
+            reduction=native_reduction,
+            **native_options,
+        )
+        assert_same(ours, native)
+
+
+def test_label_smoothing_without_class_weight_equals_cross_entropy_in_both_conventions():
+    logits, labels, _ = inputs_with_ignored_labels((4, 5, 3, 2), 255)
+    native = value_and_grad(F.cross_entropy, logits, labels, ignore_index=255, label_smoothing=0.2)
+    for smoothing_weight in ("label", "per_class"):
+        ours = value_and_grad(
+            losses.softmax_cross_entropy,
+            logits,
+            labels,
+            ignore_index=255,
+            label_smoothing=0.2,
+            smoothing_weight=smoothing_weight,
+        )
+        assert_same(ours, native)
+
+
+def test_label_convention_weighs_the_whole_smoothed_loss_by_the_label_class():
+    logits, labels, weight = inputs_with_ignored_labels((16, 5), 255)
+    labels = labels % 5
+    smoothed = F.cross_entropy(logits, labels, label_smoothing=0.3, reduction="none")
+    expected = (smoothed * weight[labels]).sum() / weight[labels].sum()
+    ours = losses.softmax_cross_entropy(
+        logits, labels, class_weight=weight, label_smoothing=0.3, reduction="weighted_mean"
+    )
+    assert_same(ours, expected)
+
+
+@pytest.mark.parametrize("shape", [(16, 5), (4, 5, 3, 2)], ids=["rows", "segmentation"])
+def test_bce_with_logits_pos_weight_from_weights_pos_weight_equals_ours(shape):
+    g = generator()
+    logits = torch.randn(shape, generator=g, dtype=torch.float64) * 3
+    targets = (torch.rand(shape, generator=g) < 0.2).double()
+    # weights.pos_weight counts over every axis but the last; PyTorch's label axis is 1.
+    columns = torch.movedim(targets, 1, -1).numpy()
+    pos_weight = torch.from_numpy(weights.pos_weight(columns))
+    native_pos_weight = pos_weight.reshape((-1,) + (1,) * (len(shape) - 2))
+    ours = value_and_grad(losses.sigmoid_cross_entropy, logits, targets, pos_weight=pos_weight)
+    native = value_and_grad(nn.BCEWithLogitsLoss(pos_weight=native_pos_weight), logits, targets)
+    assert_same(ours, native)
+    # With it, the positives of every column weigh as much in total as its negatives.
+    np.testing.assert_allclose(
+        pos_weight.numpy() * columns.reshape(-1, shape[1]).sum(0),
+        (1 - columns.reshape(-1, shape[1])).sum(0),
+        rtol=1e-12,
+    )
 
 
 def test_class_weight_with_mean_equals_bce_with_logits_weight():
@@ -410,6 +543,32 @@ def test_validate_false_runs_no_syncing_operator_on_the_cpu(name):
         assert not ops_run_by(name, reduction=reduction, validate=False) & SYNCING_OPS
 
 
+NEW_ARGUMENTS = {
+    "softmax_cross_entropy": {
+        "ignore_index": 255,
+        "label_smoothing": 0.1,
+        "smoothing_weight": "per_class",
+    },
+    "sigmoid_cross_entropy": {"label_smoothing": 0.1},
+    "focal_loss": {"ignore_index": -100},
+    "dice_loss": {"ignore_index": 255},
+    "cost_sensitive_cross_entropy": {"ignore_index": 1},
+}
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", NEW_ARGUMENTS)
+def test_validate_false_with_the_new_arguments_never_syncs(name, reduction):
+    options = NEW_ARGUMENTS[name]
+    args, kwargs = on_meta(name)
+    first = args[0].requires_grad_(True)
+    loss = getattr(losses, name)(
+        first, *args[1:], **kwargs, **options, reduction=reduction, validate=False
+    )
+    loss.sum().backward()
+    assert not ops_run_by(name, **options, reduction=reduction, validate=False) & SYNCING_OPS
+
+
 def test_the_syncing_operators_are_seen_when_values_are_read():
     ops = ops_run_by("softmax_cross_entropy", reduction="weighted_mean", validate=True)
     assert "_local_scalar_dense" in ops
@@ -437,6 +596,27 @@ def test_half_precision_gives_a_finite_result_of_the_input_dtype(name, dtype):
     assert loss.dtype == dtype and grad.dtype == dtype
     assert torch.isfinite(loss) and torch.isfinite(grad).all()
     torch.testing.assert_close(loss.float(), expected, rtol=1e-2, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_mean_over_a_4x128x128_mask_is_finite_and_focal_is_not_zero(dtype):
+    g = generator()
+    logits = (torch.randn((4, 3, 128, 128), generator=g) * 2).to(dtype)
+    labels = torch.randint(0, 3, (4, 128, 128), generator=g)
+    for name in ("softmax_cross_entropy", "focal_loss", "cost_sensitive_cross_entropy"):
+        args = (logits, labels) + ((torch.ones(3, 3),) if name.startswith("cost") else ())
+        loss = getattr(losses, name)(*args)
+        expected = getattr(losses, name)(logits.double(), *args[1:])
+        assert loss.dtype == dtype and torch.isfinite(loss) and loss != 0
+        torch.testing.assert_close(loss.double(), expected, rtol=1e-2, atol=0)
+
+
+def test_float16_focal_gradient_at_logits_of_6e4_is_finite():
+    logits = torch.tensor([[6e4, -6e4, 0.0], [-6e4, 6e4, 0.0]], dtype=torch.float16)
+    labels = torch.tensor([0, 0])
+    for gamma in (0.5, 2.0):
+        _, grad = value_and_grad(losses.focal_loss, logits, labels, gamma=gamma)
+        assert grad.dtype == torch.float16 and torch.isfinite(grad).all()
 
 
 def test_half_precision_logits_of_1e4_give_a_finite_loss_and_gradient():
@@ -494,6 +674,64 @@ def test_module_equals_its_function_value_and_gradient(name):
     assert_same(value_and_grad(module, *args), expected)
 
 
+MODULES_WITH_NEW_ARGUMENTS = {
+    "softmax_cross_entropy": lambda: losses.SoftmaxCrossEntropy(
+        class_weight=[0.5, 2.0, 1.0, 3.0],
+        ignore_index=255,
+        label_smoothing=0.2,
+        smoothing_weight="per_class",
+        reduction="weighted_mean",
+    ),
+    "sigmoid_cross_entropy": lambda: losses.SigmoidCrossEntropy(label_smoothing=0.2),
+    "focal_loss": lambda: losses.FocalLoss(alpha=[0.5, 2.0, 1.0, 3.0], ignore_index=255),
+    "dice_loss": lambda: losses.DiceLoss(ignore_index=255),
+    "cost_sensitive_cross_entropy": lambda: losses.CostSensitiveCrossEntropy(
+        torch.ones(4, 4), ignore_index=255, reduction="sum"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", MODULES_WITH_NEW_ARGUMENTS)
+def test_module_takes_the_new_arguments(name):
+    module = MODULES_WITH_NEW_ARGUMENTS[name]()
+    inputs = list(make_inputs(name)[0][:2])
+    if module.__dict__.get("ignore_index") is not None:
+        inputs[1] = inputs[1].clone()
+        inputs[1].view(-1)[::3] = 255  # labels, or dice targets, marked as ignored
+    options = {k: getattr(module, k) for k in module._options if k not in ("gamma", "smooth")}
+    weights_ = {
+        k: getattr(module, k)
+        for k in ("class_weight", "alpha", "cost_matrix")
+        if isinstance(getattr(module, k, None), torch.Tensor)
+    }
+    function_args = list(inputs)
+    if "cost_matrix" in weights_:
+        function_args.append(weights_.pop("cost_matrix"))
+    expected = value_and_grad(getattr(losses, name), *function_args, **options, **weights_)
+    assert_same(value_and_grad(module, *inputs), expected)
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "argument"),
+    [
+        (lambda: losses.SoftmaxCrossEntropy(ignore_index=1.5), TypeError, "ignore_index"),
+        (lambda: losses.SoftmaxCrossEntropy(label_smoothing=2.0), ValueError, "label_smoothing"),
+        (
+            lambda: losses.SoftmaxCrossEntropy(smoothing_weight="class"),
+            ValueError,
+            "smoothing_weight",
+        ),
+        (lambda: losses.SigmoidCrossEntropy(label_smoothing=-1), ValueError, "label_smoothing"),
+        (lambda: losses.FocalLoss(ignore_index="255"), TypeError, "ignore_index"),
+        (lambda: losses.DiceLoss(ignore_index=True), TypeError, "ignore_index"),
+        (lambda: losses.FocalLoss(reduction="avg"), ValueError, "reduction"),
+    ],
+)
+def test_module_checks_its_arguments_when_constructed(make, error, argument):
+    with pytest.raises(error, match=f"^{argument}: expected "):
+        make()
+
+
 def test_module_passes_sample_weight_through_forward():
     module, (logits, labels), kwargs = module_case("softmax_cross_entropy")
     expected = losses.softmax_cross_entropy(logits, labels, **kwargs, reduction="weighted_mean")
@@ -536,7 +774,7 @@ def test_module_on_meta_with_validate_false_never_syncs():
 
 def test_module_repr_shows_its_options():
     assert repr(losses.FocalLoss(gamma=1.5)) == (
-        "FocalLoss(gamma=1.5, reduction='mean', validate=True)"
+        "FocalLoss(gamma=1.5, ignore_index=None, reduction='mean', validate=True)"
     )
 
 
