@@ -18,8 +18,22 @@ PyTorch's class-axis convention, the one of :func:`torch.nn.functional.cross_ent
 * ``reduction`` is ``"none"`` (:math:`w_i\ell_i`), ``"sum"``, ``"mean"`` (divides by the number
   of elements) or ``"weighted_mean"`` (divides by :math:`\sum_i w_i`, as
   ``CrossEntropyLoss(weight=)`` does).
+* ``ignore_index`` (the softmax losses and :func:`dice_loss`): an element whose label (for Dice,
+  whose target) equals it counts in no numerator and no denominator: its loss and weight are 0,
+  ``"mean"`` divides by the number of elements **not** ignored and ``"weighted_mean"`` by the
+  sum of **their** weights, as ``CrossEntropyLoss(ignore_index=)`` does. It may lie outside
+  ``[0, num_classes)`` (``-100``, ``255``). For Dice the ignored elements leave the sums of
+  their sample and ``"mean"`` still counts samples. Labels that are all ignored are a
+  ``ValueError`` naming ``labels`` for ``"mean"`` and ``"weighted_mean"``, or give 0 with
+  ``validate=False``.
+* ``label_smoothing`` :math:`\varepsilon` (the cross-entropies): softmax targets
+  :math:`(1 - \varepsilon)\,\text{onehot}(y) + \varepsilon/K`, sigmoid targets
+  :math:`t(1 - \varepsilon) + \varepsilon/2`; for the softmax, ``smoothing_weight="per_class"``
+  gives ``F.cross_entropy(weight=, label_smoothing=)``'s number exactly (see
+  :func:`softmax_cross_entropy`).
 
-Shape, dtype and hyperparameter checks always run. The checks of values (label ranges, weight
+Shape, dtype and hyperparameter checks always run (a class axis that exists and holds at
+least one class included). The checks of values (label ranges, weight
 signs and finiteness, targets in ``[0, 1]``, a positive sum of weights for ``"weighted_mean"``)
 copy a few numbers to the host; ``validate=False`` skips them, and then no function
 synchronises with the device, so the losses can be queued on a GPU (or traced on the ``meta``

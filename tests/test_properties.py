@@ -84,3 +84,32 @@ def test_focal_gradient_at_saturation_is_finite_for_gamma_below_one(value):
     _finite_loss_and_gradient(
         lambda x: reference.focal_loss(x, torch.tensor([0]), gamma=0.3), logits
     )
+
+
+@settings(max_examples=60, deadline=None)
+@given(logits=LOGITS, data=st.data())
+def test_ignored_and_smoothed_softmax_losses_are_finite_with_finite_gradients(logits, data):
+    n = logits.shape[0]
+    # Any subset ignored, all of them included (validate=False then gives 0, not 0/0).
+    labels = torch.tensor(data.draw(arrays(np.int64, n, elements=st.sampled_from([0, 1, 2, 255]))))
+    eps = data.draw(st.sampled_from([0.0, 0.1, 1.0]))
+    options = {"ignore_index": 255, "validate": False}
+    for reduction in ("sum", "mean", "weighted_mean"):
+        for call in (
+            lambda x, r=reduction: reference.softmax_cross_entropy(
+                x,
+                labels,
+                class_weight=[1.0, 5.0, 0.5],
+                label_smoothing=eps,
+                smoothing_weight=data.draw(st.sampled_from(["label", "per_class"])),
+                reduction=r,
+                **options,
+            ),
+            lambda x, r=reduction: reference.focal_loss(
+                x, labels, alpha=[0.25, 1.0, 2.0], gamma=data.draw(GAMMAS), reduction=r, **options
+            ),
+            lambda x, r=reduction: reference.cost_sensitive_cross_entropy(
+                x, labels, np.full((K, K), 2.0), reduction=r, **options
+            ),
+        ):
+            _finite_loss_and_gradient(call, logits)

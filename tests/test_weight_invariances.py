@@ -122,3 +122,18 @@ def test_sample_weight_of_the_wrong_length_raises(problem):
     loss, x, y = problem
     with pytest.raises(ValueError, match="sample_weight"):
         loss(x, y, sample_weight=np.ones(N - 1))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "weighted_mean"])
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "focal_loss"])
+def test_ignored_labels_equal_dropped_samples(rng, name, reduction):
+    logits, labels = rng.normal(size=(N, 4, 4, K)), rng.integers(0, K, size=(N, 4, 4))
+    ignored = rng.random(labels.shape) < 0.3
+    weight = {"softmax_cross_entropy": "class_weight", "focal_loss": "alpha"}[name]
+    kwargs = {weight: rng.uniform(0.5, 2.0, size=K)}
+    loss = getattr(reference, name)
+    got = loss(
+        logits, np.where(ignored, -100, labels), **kwargs, ignore_index=-100, reduction=reduction
+    )
+    dropped = loss(logits[~ignored], labels[~ignored], **kwargs, reduction=reduction)
+    np.testing.assert_allclose(got, dropped, rtol=1e-13)
