@@ -147,14 +147,14 @@ def test_validate_false_skips_value_checks_but_not_shape_checks():
 
 
 def test_pos_weight_names_the_column_without_a_positive():
-    with pytest.raises(ValueError, match="got none in column 2$"):
+    with pytest.raises(ValueError, match=r"got none in column 2$"):
         W.pos_weight([[1, 0, 0], [0, 1, 0]])
 
 
 @pytest.mark.parametrize("name", ["softmax_cross_entropy", "focal_loss"])
 def test_zero_classes_are_blamed_on_logits_with_validate_false_too(name):
     for validate in (True, False):
-        with pytest.raises(ValueError, match="^logits: expected at least one class"):
+        with pytest.raises(ValueError, match=r"^logits: expected at least one class"):
             getattr(R, name)(LOGITS[:, :0], LABELS, validate=validate)
 
 
