@@ -102,6 +102,16 @@ def check_weight_values(name: str, minimum: float, maximum: float, all_finite: b
         )
 
 
+def check_prior_values(name: str, minimum: float, maximum: float, all_finite: bool) -> None:
+    if not all_finite or not minimum > 0:
+        fail(
+            ValueError,
+            name,
+            "finite, positive values (class frequencies or counts)",
+            describe_values(minimum, maximum, all_finite),
+        )
+
+
 def check_unit_interval(name: str, minimum: float, maximum: float, all_finite: bool) -> None:
     if not all_finite or minimum < 0 or maximum > 1:
         fail(ValueError, name, "values in [0, 1]", describe_values(minimum, maximum, all_finite))

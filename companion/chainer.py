@@ -38,6 +38,7 @@ from companion._checks import (
     check_not_empty,
     check_number,
     check_positive_sum,
+    check_prior_values,
     check_reduction,
     check_unit_interval,
     check_weight_values,
@@ -50,6 +51,7 @@ __all__ = [
     "dice_loss",
     "focal_loss",
     "huber_loss",
+    "logit_adjusted_cross_entropy",
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
     "softmax_cross_entropy",
@@ -399,6 +401,85 @@ def softmax_cross_entropy(
     if sample_weight is not None:
         weight = _multiply(weight, _sample_weight(sample_weight, labels.shape, x, validate))
     return _reduce(loss, weight, reduction, validate)
+
+
+def _log_prior(class_prior, n_classes, like, validate):
+    """``log(class_prior / sum(class_prior))`` as an array of ``like``'s dtype and kind.
+
+    The prior is read in at least float32, so that a tiny prior (1e-30) of half-precision logits
+    keeps its finite logarithm.
+    """
+    xp = get_array_module(like)
+    wide = like if like.dtype.itemsize >= 4 else xp.zeros((), dtype=xp.float32)
+    prior = _as_array("class_prior", class_prior, wide)
+    if prior.shape != (n_classes,):
+        got = "a scalar" if prior.ndim == 0 else f"shape {prior.shape}"
+        fail(ValueError, "class_prior", f"one positive value per class, shape ({n_classes},)", got)
+    if validate:
+        check_prior_values("class_prior", *_extremes(xp, prior))
+    return (xp.log(prior) - xp.log(xp.sum(prior))).astype(like.dtype)
+
+
+def logit_adjusted_cross_entropy(
+    logits,
+    labels,
+    *,
+    class_prior,
+    tau=1.0,
+    class_weight=None,
+    sample_weight=None,
+    reduction="mean",
+    validate=True,
+):
+    r"""Softmax cross-entropy of the logits shifted by :math:`\tau \log \pi` (logit adjustment).
+
+    .. math::
+
+        \ell_i = -\log \frac{e^{z_{i,y_i} + \tau\log\pi_{y_i}}}
+                             {\sum_j e^{z_{ij} + \tau\log\pi_j}}
+
+    :func:`softmax_cross_entropy` of ``logits + tau * log(class_prior)``, the prior laid along
+    Chainer's class axis 1. ``tau=1`` is the Balanced Softmax of Ren et al. (2020).
+    ``class_prior`` is a constant, normalised to sum to 1, so class counts may be passed as they
+    are. Predict with the plain logits: the adjustment belongs to training.
+
+    Args:
+      logits: ``[batch, num_classes, d1, ...]`` real floating Variable or array.
+      labels: ``[batch, d1, ...]`` integer class indices in ``[0, num_classes)``.
+      class_prior: ``[num_classes]`` positive, finite class frequencies or counts.
+      tau: the strength of the adjustment, a finite number ``>= 0``.
+      class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict.
+      sample_weight: non-negative weights broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges, prior and weight values (reads values on the host).
+
+    Returns:
+      A Variable: the reduced loss (0-d), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
+
+    Example:
+      >>> import numpy as np
+      >>> logits, labels = np.array([[2.0, 0.0], [2.0, 0.0]]), np.array([0, 1])
+      >>> loss = logit_adjusted_cross_entropy(logits, labels, class_prior=[0.9, 0.1])
+      >>> round(float(loss.array), 4)
+      2.1135
+
+    References:
+      Menon et al., "Long-tail learning via logit adjustment", ICLR 2021; Ren et al.,
+      "Balanced Meta-Softmax for Long-Tailed Visual Recognition", NeurIPS 2020.
+    """
+    check_reduction(reduction)
+    tau = check_number("tau", tau, low=0.0)
+    x = _check_logits(logits)
+    log_prior = _log_prior(class_prior, x.shape[1], x, validate)
+    shift = _along_axis(x.dtype.type(tau) * log_prior, x.ndim, 1)
+    return softmax_cross_entropy(
+        logits + shift,
+        labels,
+        class_weight=class_weight,
+        sample_weight=sample_weight,
+        reduction=reduction,
+        validate=validate,
+    )
 
 
 def sigmoid_cross_entropy(

@@ -56,6 +56,7 @@ from companion._checks import (
     check_not_empty,
     check_number,
     check_positive_sum,
+    check_prior_values,
     check_reduction,
     check_smoothing_weight,
     check_some_kept,
@@ -71,6 +72,8 @@ __all__ = [
     "focal_loss",
     "huber_grad",
     "huber_loss",
+    "logit_adjusted_cross_entropy",
+    "logit_adjustment",
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
     "softmax_cross_entropy",
@@ -424,6 +427,129 @@ def softmax_cross_entropy(
         weight = _multiply(weight, sw)
     result = _reduce(xp, loss, weight, reduction, validate, keep=keep, applied=applied)
     return _restore(xp, result, logits)
+
+
+def _log_prior(xp, class_prior, n_classes, like, validate):
+    """``log(class_prior / sum(class_prior))`` as an array of ``like``'s dtype and device.
+
+    The prior is read in at least float32, so that a tiny prior (1e-30) of half-precision logits
+    keeps its finite logarithm.
+    """
+    wide = xp.finfo(like.dtype).bits >= 32
+    prior = _as_array(xp, "class_prior", class_prior, like if wide else xp.astype(like, xp.float32))
+    if tuple(prior.shape) != (n_classes,):
+        fail(
+            ValueError,
+            "class_prior",
+            f"one positive value per class, shape ({n_classes},)",
+            "a scalar" if prior.ndim == 0 else f"shape {tuple(prior.shape)}",
+        )
+    if validate:
+        check_prior_values("class_prior", *_extremes(xp, prior))
+    # Normalised: counts and frequencies give the same prior (a common factor would shift every
+    # logit alike, which the softmax and the argmax ignore anyway).
+    return xp.astype(xp.log(prior) - xp.log(xp.sum(prior)), like.dtype)
+
+
+def logit_adjusted_cross_entropy(
+    logits,
+    labels,
+    *,
+    class_prior,
+    tau=1.0,
+    class_weight=None,
+    sample_weight=None,
+    reduction="mean",
+    validate=True,
+):
+    r"""Softmax cross-entropy of the logits shifted by :math:`\tau \log \pi` (logit adjustment).
+
+    .. math::
+
+        \ell_i = -\log \frac{e^{z_{i,y_i} + \tau\log\pi_{y_i}}}
+                             {\sum_j e^{z_{ij} + \tau\log\pi_j}}
+
+    with :math:`\pi` the class prior of the training labels (Menon et al., 2021). Training with
+    it leaves the model's own logits :math:`z` fit for a balanced test set: a label :math:`y`
+    must beat a more common label :math:`y'` by a margin of
+    :math:`\tau(\log\pi_{y'} - \log\pi_y) > 0`. ``tau=1`` is the Balanced Softmax of Ren et
+    al. (2020); ``tau=0`` is :func:`softmax_cross_entropy`. Predict with ``argmax`` of the plain
+    logits, not of the adjusted ones.
+
+    ``class_prior`` is normalised to sum to 1, so class counts may be passed as they are (a
+    common factor shifts every logit alike and changes nothing). ``class_weight`` and
+    ``sample_weight`` weigh the adjusted cross-entropy as in :func:`softmax_cross_entropy`.
+
+    Args:
+      logits: ``[..., num_classes]`` real floating array.
+      labels: ``[...]`` integer class indices in ``[0, num_classes)``.
+      class_prior: ``[num_classes]`` positive, finite class frequencies or counts, e.g.
+        :func:`companion.weights.class_prior` of the training labels.
+      tau: the strength of the adjustment, a finite number ``>= 0``.
+      class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict.
+      sample_weight: non-negative weights broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges, prior and weight values (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> logits, labels = np.array([[2.0, 0.0], [2.0, 0.0]]), np.array([0, 1])
+      >>> round(float(logit_adjusted_cross_entropy(logits, labels, class_prior=[0.9, 0.1])), 4)
+      2.1135
+
+    References:
+      Menon, Jayasumana, Rawat, Jain, Veit & Kumar, "Long-tail learning via logit adjustment",
+      ICLR 2021; Ren et al., "Balanced Meta-Softmax for Long-Tailed Visual Recognition",
+      NeurIPS 2020.
+    """
+    check_reduction(reduction)
+    tau = check_number("tau", tau, low=0.0)
+    xp = _namespace("logits", logits)
+    _check_floating(xp, "logits", logits)
+    if logits.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension (the class axis)", "a scalar")
+    log_prior = _log_prior(xp, class_prior, logits.shape[-1], logits, validate)
+    return softmax_cross_entropy(
+        logits + tau * log_prior,
+        labels,
+        class_weight=class_weight,
+        sample_weight=sample_weight,
+        reduction=reduction,
+        validate=validate,
+    )
+
+
+def logit_adjustment(logits, class_prior, tau=1.0, *, validate=True):
+    r"""Post-hoc logit adjustment: :math:`z - \tau \log \pi`, for a model trained without it.
+
+    A model trained with plain cross-entropy on a long-tailed set estimates
+    :math:`p(y \mid x) \propto p(x \mid y)\,\pi_y`; subtracting :math:`\tau\log\pi_y` from
+    its logits (``tau=1``) gives scores whose ``argmax`` is the Bayes rule for a balanced test
+    set (Menon et al., 2021). The sign is the opposite of the loss's:
+    :func:`logit_adjusted_cross_entropy` *adds* :math:`\tau\log\pi` during training, so that
+    the plain logits come out adjusted; this *subtracts* it after training. ``class_prior`` is
+    normalised to sum to 1, which changes the scores by a constant and the argmax not at all.
+
+    Args:
+      logits: ``[..., num_classes]`` real floating array.
+      class_prior: ``[num_classes]`` positive, finite class frequencies or counts.
+      tau: a finite number ``>= 0``.
+      validate: check the prior's values (reads them on the host).
+
+    Returns:
+      The adjusted logits, of the logits' shape and dtype.
+
+    Example:
+      >>> import numpy as np
+      >>> logit_adjustment(np.array([[1.0, 0.0]]), [0.5, 0.5]).round(4).tolist()
+      [[1.6931, 0.6931]]
+    """
+    tau = check_number("tau", tau, low=0.0)
+    xp = _namespace("logits", logits)
+    _check_floating(xp, "logits", logits)
+    if logits.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension (the class axis)", "a scalar")
+    return logits - tau * _log_prior(xp, class_prior, logits.shape[-1], logits, validate)
 
 
 def sigmoid_cross_entropy(

@@ -49,6 +49,7 @@ from companion._checks import (
     check_not_empty,
     check_number,
     check_positive_sum,
+    check_prior_values,
     check_reduction,
     check_smoothing_weight,
     check_some_kept,
@@ -91,6 +92,7 @@ __all__ = [
     "DiceLoss",
     "FocalLoss",
     "HuberLoss",
+    "LogitAdjustedCrossEntropy",
     "SigmoidCrossEntropy",
     "SigmoidFocalLoss",
     "SoftmaxCrossEntropy",
@@ -99,6 +101,7 @@ __all__ = [
     "fit_sample_weight",
     "focal_loss",
     "huber_loss",
+    "logit_adjusted_cross_entropy",
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
     "softmax_cross_entropy",
@@ -520,6 +523,96 @@ def softmax_cross_entropy(
         weight = _multiply(weight, sw)
     result = _reduce(loss, weight, reduction, validate, keep=keep, applied=applied)
     return _restore(result, given)
+
+
+def _log_prior(class_prior, n_classes, like, validate):
+    """``log(class_prior / sum(class_prior))`` as a tensor of ``like``'s dtype.
+
+    The prior is read in at least float32, so that a tiny prior (1e-30) of half-precision logits
+    keeps its finite logarithm.
+    """
+    wide = like.dtype if like.dtype.size >= 4 else tf.float32
+    prior = _as_tensor("class_prior", class_prior, tf.zeros((), wide))
+    expected = f"one positive value per class, shape ({n_classes},)"
+    if prior.shape.rank == 0:
+        fail(ValueError, "class_prior", expected, "a scalar")
+    if not prior.shape.is_compatible_with((n_classes,)):
+        fail(ValueError, "class_prior", expected, f"shape {_shape(prior)}")
+    if validate:
+        low, high, finite = _extremes(prior)
+        if tf.executing_eagerly():
+            check_prior_values("class_prior", float(low), float(high), bool(finite))
+        else:
+            _assert_values(
+                finite & (low > 0),
+                "class_prior",
+                "finite, positive values (class frequencies or counts)",
+                low,
+                high,
+            )
+    return tf.cast(tf.math.log(prior) - tf.math.log(tf.reduce_sum(prior)), like.dtype)
+
+
+@_not_converted
+def logit_adjusted_cross_entropy(
+    logits,
+    labels,
+    *,
+    class_prior,
+    tau=1.0,
+    class_weight=None,
+    sample_weight=None,
+    reduction="mean",
+    validate=True,
+):
+    r"""Softmax cross-entropy of the logits shifted by :math:`\tau \log \pi` (logit adjustment).
+
+    .. math::
+
+        \ell_i = -\log \frac{e^{z_{i,y_i} + \tau\log\pi_{y_i}}}
+                             {\sum_j e^{z_{ij} + \tau\log\pi_j}}
+
+    :func:`softmax_cross_entropy` of ``logits + tau * log(class_prior)``. ``tau=1`` is the
+    Balanced Softmax of Ren et al. (2020). ``class_prior`` is normalised to sum to 1, so class
+    counts may be passed as they are. Predict with the plain logits: the adjustment belongs to
+    training.
+
+    Args:
+      logits: ``[..., num_classes]`` floating tensor (the class axis last, as in Keras).
+      labels: ``[...]`` integer class indices in ``[0, num_classes)``.
+      class_prior: ``[num_classes]`` positive, finite class frequencies or counts.
+      tau: the strength of the adjustment, a finite number ``>= 0``.
+      class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict.
+      sample_weight: non-negative weights broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges, prior and weight values: eagerly a ``ValueError``, in a
+        graph a ``tf.debugging.Assert`` (see the module docstring).
+
+    Returns:
+      The reduced loss (a scalar tensor), or ``[...]`` per-element weighted losses for ``"none"``.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> logits, labels = tf.constant([[2.0, 0.0], [2.0, 0.0]]), tf.constant([0, 1])
+      >>> round(float(logit_adjusted_cross_entropy(logits, labels, class_prior=[0.9, 0.1])), 4)
+      2.1135
+
+    References:
+      Menon et al., "Long-tail learning via logit adjustment", ICLR 2021; Ren et al.,
+      "Balanced Meta-Softmax for Long-Tailed Visual Recognition", NeurIPS 2020.
+    """
+    check_reduction(reduction)
+    tau = check_number("tau", tau, low=0.0)
+    logits = _floating("logits", logits)
+    log_prior = _log_prior(class_prior, _num_classes(logits), logits, validate)
+    return softmax_cross_entropy(
+        logits + tf.cast(tau, logits.dtype) * log_prior,
+        labels,
+        class_weight=class_weight,
+        sample_weight=sample_weight,
+        reduction=reduction,
+        validate=validate,
+    )
 
 
 @_not_converted
@@ -1070,6 +1163,58 @@ class SoftmaxCrossEntropy(_Loss):
 
     def _arguments(self):
         return {"class_weight": self.class_weight}
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class LogitAdjustedCrossEntropy(_Loss):
+    """Keras 3 loss: :func:`logit_adjusted_cross_entropy` of sparse labels and logits.
+
+    ``class_prior`` and ``tau`` are checked when the loss is constructed (XLA drops the
+    assertions of a graph): a prior given as a sequence, an array or an eager tensor must hold
+    positive, finite values. Labels and ``sample_weight`` are as for
+    :class:`SoftmaxCrossEntropy`.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> loss = LogitAdjustedCrossEntropy([0.9, 0.1])
+      >>> round(float(loss(tf.constant([0, 1]), tf.constant([[2.0, 0.0], [2.0, 0.0]]))), 4)
+      2.1135
+    """
+
+    _function = staticmethod(logit_adjusted_cross_entropy)
+    _sparse_labels = True
+    _weights = ("class_weight",)
+
+    def __init__(self, class_prior, tau=1.0, class_weight=None, **kwargs):
+        super().__init__(**kwargs)
+        self.tau = check_number("tau", tau, low=0.0)
+        try:
+            prior = np.asarray(_host(class_prior), dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            fail(TypeError, "class_prior", "a sequence of numbers", f"{class_prior!r} ({e})")
+        if prior.ndim != 1 or prior.size == 0:
+            fail(
+                ValueError,
+                "class_prior",
+                "one positive value per class (a 1-D sequence)",
+                f"shape {prior.shape}",
+            )
+        if self.validate:
+            check_prior_values(
+                "class_prior",
+                float(prior.min()),
+                float(prior.max()),
+                bool(np.all(np.isfinite(prior))),
+            )
+        self.class_prior = class_prior
+        self.class_weight = class_weight
+
+    def _arguments(self):
+        return {
+            "class_prior": self.class_prior,
+            "tau": self.tau,
+            "class_weight": self.class_weight,
+        }
 
 
 @keras.saving.register_keras_serializable(package="companion")

@@ -52,6 +52,7 @@ from companion._checks import (
     check_not_empty,
     check_number,
     check_positive_sum,
+    check_prior_values,
     check_reduction,
     check_unit_interval,
     check_weight_values,
@@ -63,6 +64,7 @@ __all__ = [
     "dice_loss",
     "focal_loss",
     "huber_loss",
+    "logit_adjusted_cross_entropy",
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
     "softmax_cross_entropy",
@@ -468,6 +470,112 @@ def softmax_cross_entropy(
     if weight is not None:
         weight = _broadcast(weight, labels, logits.dtype)
     return _reduce(loss, weight, reduction, validate)
+
+
+def _log_prior(class_prior, logits, validate):
+    """``log(class_prior / sum(class_prior))`` as a tensor of the logits' dtype.
+
+    A constant prior is read in at least float32, so that a tiny prior (1e-30) of half-precision
+    logits keeps its finite logarithm; its values are checked when ``validate`` is set.
+    """
+    n_classes = _n_classes(logits)
+    wide = logits.dtype if np.dtype(logits.dtype).itemsize >= 4 else "float32"
+    if isinstance(class_prior, _Variable):
+        prior = _cast(_tensor("class_prior", class_prior), wide)
+    else:
+        try:
+            prior = _const(class_prior, wide)
+        except (TypeError, ValueError) as e:
+            fail(
+                TypeError,
+                "class_prior",
+                "an array or a sequence of numbers",
+                f"{class_prior!r} ({e})",
+            )
+    expected = f"one positive value per class, shape {_show((n_classes,))}"
+    if prior.ndim == 0:
+        fail(ValueError, "class_prior", expected, "a scalar")
+    if prior.ndim != 1 or not _same_shape(_shape(prior), (n_classes,)):
+        fail(ValueError, "class_prior", expected, f"shape {_show(_shape(prior))}")
+    values = _values(prior)
+    if values is None:
+        return _cast(T.log(prior) - T.log(T.sum(prior)), logits.dtype)
+    if validate:
+        check_prior_values("class_prior", *_extremes(values))
+    with np.errstate(divide="ignore", invalid="ignore"):  # validate=False: as it comes
+        return _const(np.log(values) - np.log(np.sum(values)), logits.dtype)
+
+
+def logit_adjusted_cross_entropy(
+    logits,
+    labels,
+    *,
+    class_prior,
+    tau=1.0,
+    class_weight=None,
+    sample_weight=None,
+    reduction="mean",
+    validate=True,
+):
+    r"""Softmax cross-entropy of the logits shifted by :math:`\tau \log \pi` (logit adjustment).
+
+    .. math::
+
+        \ell_i = -\log \frac{e^{z_{i,y_i} + \tau\log\pi_{y_i}}}
+                             {\sum_j e^{z_{ij} + \tau\log\pi_j}}
+
+    :func:`softmax_cross_entropy` of ``logits + tau * log(class_prior)``. ``tau=1`` is the
+    Balanced Softmax of Ren et al. (2020). ``class_prior`` is normalised to sum to 1, so class
+    counts may be passed as they are. Predict with the plain logits: the adjustment belongs to
+    training.
+
+    Args:
+      logits: ``[..., num_classes]`` floating tensor or NumPy array, class axis last.
+      labels: ``[...]`` integer class indices in ``[0, num_classes)``.
+      class_prior: ``[num_classes]`` positive, finite class frequencies or counts (a tensor, an
+        array or a sequence).
+      tau: the strength of the adjustment, a finite number ``>= 0``.
+      class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict.
+      sample_weight: non-negative weights broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges, prior and weight values where they are known (constants).
+
+    Returns:
+      A 0-d tensor, or the ``[...]`` per-element weighted losses for ``"none"``.
+
+    Example:
+      >>> import numpy as np
+      >>> import theano
+      >>> import theano.tensor as T
+      >>> z, y = T.matrix("logits"), T.lvector("labels")
+      >>> loss = logit_adjusted_cross_entropy(z, y, class_prior=[0.9, 0.1])
+      >>> f = theano.function([z, y], loss)
+      >>> round(float(f(np.array([[2.0, 0.0], [2.0, 0.0]]), np.array([0, 1]))), 4)
+      2.1135
+
+    References:
+      Menon et al., "Long-tail learning via logit adjustment", ICLR 2021; Ren et al.,
+      "Balanced Meta-Softmax for Long-Tailed Visual Recognition", NeurIPS 2020.
+    """
+    check_reduction(reduction)
+    tau = check_number("tau", tau, low=0.0)
+    logits = _logits(logits)
+    if logits.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension (the class axis)", "a scalar")
+    log_prior = _log_prior(class_prior, logits, validate)
+    if isinstance(logits, _Constant) and isinstance(log_prior, _Constant):
+        # Folded, so that the shifted logits stay a constant whose shape the checks know.
+        shifted = _const(logits.data + np.asarray(tau, logits.dtype) * log_prior.data, logits.dtype)
+    else:
+        shifted = logits + _const(tau, logits.dtype) * log_prior
+    return softmax_cross_entropy(
+        shifted,
+        labels,
+        class_weight=class_weight,
+        sample_weight=sample_weight,
+        reduction=reduction,
+        validate=validate,
+    )
 
 
 def sigmoid_cross_entropy(

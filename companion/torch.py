@@ -66,6 +66,7 @@ from companion._checks import (
     check_not_empty,
     check_number,
     check_positive_sum,
+    check_prior_values,
     check_reduction,
     check_smoothing_weight,
     check_some_kept,
@@ -80,6 +81,7 @@ __all__ = [
     "DiceLoss",
     "FocalLoss",
     "HuberLoss",
+    "LogitAdjustedCrossEntropy",
     "SigmoidCrossEntropy",
     "SigmoidFocalLoss",
     "SoftmaxCrossEntropy",
@@ -87,6 +89,7 @@ __all__ = [
     "dice_loss",
     "focal_loss",
     "huber_loss",
+    "logit_adjusted_cross_entropy",
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
     "softmax_cross_entropy",
@@ -421,6 +424,78 @@ def softmax_cross_entropy(
         if sw is not None:
             loss = loss * sw
         loss = _reduce(loss, _masked(weight, keep), reduction, validate, keep=keep)
+    return _as_input_dtype(loss, logits)
+
+
+def _log_prior(class_prior, n_classes, like, validate):
+    """``log(class_prior / sum(class_prior))`` in ``like``'s dtype and on its device."""
+    prior = _as_tensor("class_prior", class_prior, like)
+    if tuple(prior.shape) != (n_classes,):
+        got = "a scalar" if prior.ndim == 0 else f"shape {tuple(prior.shape)}"
+        fail(ValueError, "class_prior", f"one positive value per class, shape ({n_classes},)", got)
+    if validate:
+        check_prior_values("class_prior", *_extremes(prior))
+    return prior.log() - prior.sum().log()
+
+
+def logit_adjusted_cross_entropy(
+    logits,
+    labels,
+    *,
+    class_prior,
+    tau=1.0,
+    class_weight=None,
+    sample_weight=None,
+    reduction="mean",
+    validate=True,
+):
+    r"""Softmax cross-entropy of the logits shifted by :math:`\tau \log \pi` (logit adjustment).
+
+    .. math::
+
+        \ell_i = -\log \frac{e^{z_{i,y_i} + \tau\log\pi_{y_i}}}
+                             {\sum_j e^{z_{ij} + \tau\log\pi_j}}
+
+    :func:`softmax_cross_entropy` (one fused ``F.cross_entropy``) of ``logits + tau *
+    log(class_prior)``, the prior laid along the class axis 1. ``tau=1`` is the Balanced Softmax
+    of Ren et al. (2020). ``class_prior`` is normalised to sum to 1, so class counts may be
+    passed as they are. Predict with the plain logits: the adjustment belongs to training.
+
+    Args:
+      logits: ``[batch, num_classes, d1, ...]`` (or ``[num_classes]``) floating tensor.
+      labels: ``[batch, d1, ...]`` (or ``[]``) integer class indices in ``[0, num_classes)``.
+      class_prior: ``[num_classes]`` positive, finite class frequencies or counts.
+      tau: the strength of the adjustment, a finite number ``>= 0``.
+      class_weight: ``[num_classes]`` non-negative weights, or a ``{class: weight}`` dict.
+      sample_weight: non-negative weights broadcastable to ``labels.shape``.
+      reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
+      validate: check label ranges, prior and weight values (copies a few numbers to the host).
+
+    Returns:
+      The reduced loss (a 0-d tensor), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
+
+    Example:
+      >>> import torch
+      >>> logits, labels = torch.tensor([[2.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1])
+      >>> round(float(logit_adjusted_cross_entropy(logits, labels, class_prior=[0.9, 0.1])), 4)
+      2.1135
+
+    References:
+      Menon et al., "Long-tail learning via logit adjustment", ICLR 2021; Ren et al.,
+      "Balanced Meta-Softmax for Long-Tailed Visual Recognition", NeurIPS 2020.
+    """
+    check_reduction(reduction)
+    tau = check_number("tau", tau, low=0.0)
+    x = _floating("logits", logits)
+    log_prior = _log_prior(class_prior, x.shape[_class_axis(x)], x, validate)
+    loss = softmax_cross_entropy(
+        x + tau * _along_axis_1(log_prior, x.ndim),
+        labels,
+        class_weight=class_weight,
+        sample_weight=sample_weight,
+        reduction=reduction,
+        validate=validate,
+    )
     return _as_input_dtype(loss, logits)
 
 
@@ -1003,6 +1078,41 @@ class SoftmaxCrossEntropy(_Loss):
             ignore_index=self.ignore_index,
             label_smoothing=self.label_smoothing,
             smoothing_weight=self.smoothing_weight,
+            reduction=self.reduction,
+            validate=self.validate,
+        )
+
+
+class LogitAdjustedCrossEntropy(_Loss):
+    """:func:`logit_adjusted_cross_entropy` as a module; ``class_prior`` is a buffer.
+
+    ``forward(logits, labels, sample_weight=None)``; ``tau`` is checked when constructed.
+
+    Example:
+      >>> import torch
+      >>> loss = LogitAdjustedCrossEntropy([0.9, 0.1])
+      >>> round(float(loss(torch.tensor([[2.0, 0.0], [2.0, 0.0]]), torch.tensor([0, 1]))), 4)
+      2.1135
+    """
+
+    def __init__(self, class_prior, *, tau=1.0, class_weight=None, reduction="mean", validate=True):
+        super().__init__()
+        check_reduction(reduction)
+        self._store(
+            {"class_prior": class_prior, "class_weight": class_weight},
+            tau=check_number("tau", tau, low=0.0),
+            reduction=reduction,
+            validate=validate,
+        )
+
+    def forward(self, logits, labels, sample_weight=None):
+        return logit_adjusted_cross_entropy(
+            logits,
+            labels,
+            class_prior=self.class_prior,
+            tau=self.tau,
+            class_weight=self.class_weight,
+            sample_weight=sample_weight,
             reduction=self.reduction,
             validate=self.validate,
         )

@@ -17,7 +17,7 @@ import numpy as np
 
 from companion._checks import broadcast_shape, check_not_empty, check_number, fail
 
-__all__ = ["class_weight", "merge_weights", "pos_weight"]
+__all__ = ["class_prior", "class_weight", "merge_weights", "pos_weight"]
 
 METHODS = ("balanced", "inverse_frequency", "effective_number")
 
@@ -319,3 +319,45 @@ def pos_weight(targets):
         where = f"column {missing[0]}" if len(missing) == 1 else f"columns {missing}"
         fail(ValueError, "targets", "at least one positive in every column", f"none in {where}")
     return (columns.shape[0] - positives) / positives
+
+
+def class_prior(labels, n_classes=None):
+    r"""The class frequencies :math:`\pi_c = n_c / n` of ``labels``, one per class.
+
+    This is the prior that logit adjustment takes (``class_prior=`` of
+    :func:`companion.reference.logit_adjusted_cross_entropy` and
+    :func:`companion.reference.logit_adjustment`): the frequencies of the *training* labels.
+
+    Args:
+      labels: integer class indices of any shape (every element counts once).
+      n_classes: the number of classes :math:`k`; defaults to ``max(labels) + 1``. Every class
+        must occur at least once, or its prior would be 0 and its log-prior infinite.
+
+    Returns:
+      A float64 array of shape ``[n_classes]`` that sums to 1.
+
+    Example:
+      >>> class_prior([0, 0, 0, 1]).tolist()
+      [0.75, 0.25]
+
+    References:
+      Menon et al., "Long-tail learning via logit adjustment", ICLR 2021.
+    """
+    array = _integer_labels(labels)
+    if n_classes is None:
+        n_classes = int(array.max()) + 1
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
+        fail(TypeError, "n_classes", "an integer", type(n_classes).__name__)
+    if n_classes < 1 or array.max() >= n_classes:
+        fail(ValueError, "n_classes", f"an integer > max(labels) = {int(array.max())}", n_classes)
+    counts = np.bincount(array.ravel(), minlength=n_classes).astype(np.float64)
+    if np.any(counts == 0):
+        missing = np.flatnonzero(counts == 0).tolist()
+        fail(
+            ValueError,
+            "labels",
+            f"every class in [0, {n_classes}) at least once "
+            "(a class that never occurs has prior 0 and no finite log-prior)",
+            f"no element of class {missing}",
+        )
+    return counts / counts.sum()

@@ -15,6 +15,7 @@ CLASS_AXIS = {
     "softmax_cross_entropy": False,
     "focal_loss": False,
     "cost_sensitive_cross_entropy": False,
+    "logit_adjusted_cross_entropy": False,
     "sigmoid_cross_entropy": True,
     "sigmoid_focal_loss": True,
 }

@@ -17,6 +17,7 @@ CLASS_AXIS_ARGS = {
     "softmax_cross_entropy": (0,),
     "focal_loss": (0,),
     "cost_sensitive_cross_entropy": (0,),
+    "logit_adjusted_cross_entropy": (0,),
     "sigmoid_cross_entropy": (0, 1),
     "sigmoid_focal_loss": (0, 1),
 }

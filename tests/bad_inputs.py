@@ -20,6 +20,7 @@ COST = np.ones((3, 3))
 CE, SIG = "softmax_cross_entropy", "sigmoid_cross_entropy"
 FOCAL, SIGFOCAL = "focal_loss", "sigmoid_focal_loss"
 HUBER, DICE, COSTLY = "huber_loss", "dice_loss", "cost_sensitive_cross_entropy"
+ADJUSTED, PRIOR = "logit_adjusted_cross_entropy", {"class_prior": [0.5, 0.3, 0.2]}
 
 CASES = [
     ("label-negative", CE, (LOGITS, LABELS - 1), {}, ValueError, "labels"),
@@ -289,6 +290,87 @@ CASES += [
         {"validate": False},
         ValueError,
         "logits",
+    ),
+]
+CASES += [
+    ("adjusted-label-too-large", ADJUSTED, (LOGITS, LABELS + 1), PRIOR, ValueError, "labels"),
+    ("adjusted-labels-float", ADJUSTED, (LOGITS, LABELS * 1.0), PRIOR, TypeError, "labels"),
+    (
+        "prior-zero",
+        ADJUSTED,
+        (LOGITS, LABELS),
+        {"class_prior": [0.5, 0.0, 0.5]},
+        ValueError,
+        "class_prior",
+    ),
+    (
+        "prior-negative",
+        ADJUSTED,
+        (LOGITS, LABELS),
+        {"class_prior": [0.6, -0.1, 0.5]},
+        ValueError,
+        "class_prior",
+    ),
+    (
+        "prior-nan",
+        ADJUSTED,
+        (LOGITS, LABELS),
+        {"class_prior": [0.5, np.nan, 0.5]},
+        ValueError,
+        "class_prior",
+    ),
+    (
+        "prior-inf",
+        ADJUSTED,
+        (LOGITS, LABELS),
+        {"class_prior": [0.5, np.inf, 0.5]},
+        ValueError,
+        "class_prior",
+    ),
+    (
+        "prior-length",
+        ADJUSTED,
+        (LOGITS, LABELS),
+        {"class_prior": [0.5, 0.5]},
+        ValueError,
+        "class_prior",
+    ),
+    ("prior-scalar", ADJUSTED, (LOGITS, LABELS), {"class_prior": 0.5}, ValueError, "class_prior"),
+    (
+        "prior-matrix",
+        ADJUSTED,
+        (LOGITS, LABELS),
+        {"class_prior": np.full((3, 3), 0.2)},
+        ValueError,
+        "class_prior",
+    ),
+    ("tau-negative", ADJUSTED, (LOGITS, LABELS), {**PRIOR, "tau": -1.0}, ValueError, "tau"),
+    ("tau-nan", ADJUSTED, (LOGITS, LABELS), {**PRIOR, "tau": float("nan")}, ValueError, "tau"),
+    ("tau-string", ADJUSTED, (LOGITS, LABELS), {**PRIOR, "tau": "1"}, TypeError, "tau"),
+    (
+        "adjusted-class-weight-negative",
+        ADJUSTED,
+        (LOGITS, LABELS),
+        {**PRIOR, "class_weight": [1.0, -1.0, 1.0]},
+        ValueError,
+        "class_weight",
+    ),
+    (
+        "adjusted-sample-weight-broadcast",
+        ADJUSTED,
+        (LOGITS, LABELS),
+        {**PRIOR, "sample_weight": np.ones(4)},
+        ValueError,
+        "sample_weight",
+    ),
+    ("adjusted-empty-batch", ADJUSTED, (LOGITS[:0], LABELS[:0]), PRIOR, ValueError, "labels"),
+    (
+        "adjusted-reduction-unknown",
+        ADJUSTED,
+        (LOGITS, LABELS),
+        {**PRIOR, "reduction": "avg"},
+        ValueError,
+        "reduction",
     ),
 ]
 

@@ -14,6 +14,7 @@ LOSSES = (
     "huber_loss",
     "dice_loss",
     "cost_sensitive_cross_entropy",
+    "logit_adjusted_cross_entropy",
 )
 
 
@@ -65,6 +66,20 @@ def make_case(name, rng, shape, *, saturated=False, weighted=True):
     if name == "cost_sensitive_cross_entropy":
         cost = rng.uniform(0.5, 5.0, size=(k, k))
         return (logits, labels, cost), {}
+    if name == "logit_adjusted_cross_entropy":
+        # A long tail of priors, down to 1e-30 where saturated (log-prior -69).
+        prior = np.sort(rng.uniform(0.05, 1.0, size=k))[::-1].copy()
+        if saturated:
+            prior[-1] = 1e-30
+        if not weighted:
+            return (logits, labels), {"class_prior": prior / prior.sum()}
+        kwargs = {
+            "class_prior": prior * 250,  # counts: the prior is normalised
+            "tau": 1.5,
+            "class_weight": per_class,
+            "sample_weight": per_sample,
+        }
+        return (logits, labels), kwargs
     raise ValueError(name)
 
 

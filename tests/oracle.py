@@ -171,3 +171,24 @@ def cost_sensitive_cross_entropy(
     loss = -log_prob_of_label(logits, labels)
     weight = np.asarray(cost_matrix, dtype=np.float64)[labels, np.argmax(logits, axis=-1)]
     return reduce(loss, weight, reduction, kept)
+
+
+def logit_adjusted_cross_entropy(
+    logits,
+    labels,
+    *,
+    class_prior,
+    tau=1.0,
+    class_weight=None,
+    sample_weight=None,
+    reduction="mean",
+):
+    prior = np.asarray(class_prior, dtype=np.float64)
+    adjusted = logits + tau * np.log(prior / prior.sum())
+    return softmax_cross_entropy(
+        adjusted,
+        labels,
+        class_weight=class_weight,
+        sample_weight=sample_weight,
+        reduction=reduction,
+    )

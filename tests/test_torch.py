@@ -53,6 +53,10 @@ def make_inputs(name, shape=(6, NUM_CLASSES, 3), dtype=torch.float64):
         return (torch.sigmoid(logits), targets), {"smooth": 0.5}
     if name == "cost_sensitive_cross_entropy":
         return (logits, labels, torch.rand(k, k, generator=g, dtype=torch.float64) * 5), {}
+    if name == "logit_adjusted_cross_entropy":
+        prior = torch.rand(k, generator=g, dtype=torch.float64) + 1e-3
+        kwargs = {"class_prior": prior, "tau": 1.5, "class_weight": per_class}
+        return (logits, labels), {**kwargs, "sample_weight": per_sample}
     raise ValueError(name)
 
 
@@ -644,12 +648,16 @@ MODULES = {
     "cost_sensitive_cross_entropy": lambda kw: losses.CostSensitiveCrossEntropy(
         kw["cost_matrix"], reduction="weighted_mean"
     ),
+    "logit_adjusted_cross_entropy": lambda kw: losses.LogitAdjustedCrossEntropy(
+        kw["class_prior"], tau=kw["tau"], class_weight=kw["class_weight"], reduction="sum"
+    ),
 }
 MODULE_REDUCTION = {
     "softmax_cross_entropy": "weighted_mean",
     "sigmoid_cross_entropy": "sum",
     "huber_loss": "none",
     "cost_sensitive_cross_entropy": "weighted_mean",
+    "logit_adjusted_cross_entropy": "sum",
 }
 
 
@@ -745,6 +753,7 @@ def test_module_passes_sample_weight_through_forward():
         ("sigmoid_cross_entropy", {"class_weight", "pos_weight"}),
         ("focal_loss", {"alpha"}),
         ("cost_sensitive_cross_entropy", {"cost_matrix"}),
+        ("logit_adjusted_cross_entropy", {"class_prior", "class_weight"}),
     ],
 )
 def test_module_weights_are_buffers_that_move_with_to(name, buffers):
