@@ -361,6 +361,8 @@ def class_prior(labels, n_classes=None):
             f"no element of class {missing}",
         )
     return counts / counts.sum()
+
+
 _weights_from_labels = class_weight  # the parameter of unet_weight_map shadows the name
 
 
