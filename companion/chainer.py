@@ -34,12 +34,17 @@ from collections.abc import Mapping
 
 from companion._checks import (
     broadcast_shape,
+    check_class_axis,
+    check_ignore_index,
     check_label_range,
+    check_label_smoothing,
     check_not_empty,
     check_number,
     check_positive_sum,
     check_prior_values,
     check_reduction,
+    check_smoothing_weight,
+    check_some_kept,
     check_unit_interval,
     check_weight_values,
     class_table,
@@ -155,7 +160,8 @@ def _check_same_kind(name, array, like, like_name):
 
 
 def _check_logits(logits):
-    """Floating logits with a class axis: ``[batch, num_classes, ...]``."""
+    """Floating logits with a class axis of at least one class: ``[batch, num_classes, ...]``
+    (shape checks, run with ``validate=False`` too)."""
     x = _check_floating("logits", logits)
     if x.ndim < 2:
         fail(
@@ -164,11 +170,30 @@ def _check_logits(logits):
             "shape [batch, num_classes, ...] with the class axis second",
             f"shape {x.shape}",
         )
+    check_class_axis(x.shape[1])
     return x
 
 
-def _check_labels(labels, x, validate):
-    """Integer class indices of shape ``[batch, d1, ...]`` in ``[0, num_classes)``."""
+def _working(variable, array):
+    """A half-precision input (float16) as float32, both the Variable (or array) and its array:
+    half precision is computed and summed in float32 (a float16 sum of more than 65,504 ones is
+    ``inf``), and :func:`_restore` casts the result back."""
+    if array.dtype.itemsize < 4:
+        return F.cast(variable, "float32"), array.astype("float32")
+    return variable, array
+
+
+def _restore(result, array):
+    """The result in the dtype of the input array."""
+    return result if result.dtype == array.dtype else F.cast(result, array.dtype)
+
+
+def _check_labels(labels, x, validate, ignore_index=None, reduction="mean"):
+    """Integer class indices of shape ``[batch, d1, ...]`` in ``[0, num_classes)``.
+
+    Returns the labels, with every element equal to ``ignore_index`` replaced by class 0, and
+    the boolean mask of the elements that count (``None`` without ``ignore_index``).
+    """
     labels = _check_array("labels", labels)
     _check_same_kind("labels", labels, x, "logits")
     if labels.dtype.kind not in "iu":
@@ -187,10 +212,21 @@ def _check_labels(labels, x, validate):
             f"shape {labels.shape}",
         )
     check_not_empty("labels", labels.shape)
+    xp = get_array_module(labels)
+    if labels.dtype.itemsize < 4:
+        labels = labels.astype("int64")
+    if ignore_index is None:
+        if validate:
+            check_label_range(int(xp.min(labels)), int(xp.max(labels)), x.shape[1])
+        return labels, None
+    keep = labels != ignore_index
     if validate:
-        xp = get_array_module(labels)
-        check_label_range(int(xp.min(labels)), int(xp.max(labels)), x.shape[1])
-    return labels
+        count = int(xp.sum(keep))
+        check_some_kept(count, labels.size, ignore_index, reduction)
+        if count:
+            kept = labels[keep]
+            check_label_range(int(xp.min(kept)), int(xp.max(kept)), x.shape[1])
+    return xp.where(keep, labels, xp.zeros_like(labels)), keep
 
 
 def _extremes(xp, x):
@@ -279,18 +315,41 @@ def _multiply(a, b):
     return a if b is None else a * b
 
 
-def _reduce(loss, weight, reduction, validate, weight_name="class_weight * sample_weight"):
-    """Apply the element weights (a constant of ``loss``'s shape) and the reduction."""
+def _reduce(
+    loss,
+    weight,
+    reduction,
+    validate,
+    weight_name="class_weight * sample_weight",
+    *,
+    keep=None,
+    applied=False,
+):
+    """Apply the element weights (a constant of ``loss``'s shape) and the reduction.
+
+    ``keep`` (a boolean mask, ``None`` for all) drops the ignored elements from every sum; with
+    ``applied``, ``loss`` is already weighted and ``weight`` only gives the divisor.
+    """
     xp = get_array_module(loss)
     if weight is not None:
-        loss = loss * weight
+        weight = xp.broadcast_to(xp.asarray(weight, dtype=loss.dtype), loss.shape)
+        if keep is not None:
+            weight = xp.where(keep, weight, xp.zeros_like(weight))
+        if not applied:
+            loss = loss * weight
+    if keep is not None:
+        loss = F.where(keep, loss, xp.zeros(loss.shape, dtype=loss.dtype))
     if reduction == "none":
         return loss
     total = F.sum(loss)
     if reduction == "sum":
         return total
     if reduction == "mean" or weight is None:
-        return total / xp.asarray(loss.size, dtype=loss.dtype)
+        if keep is None:
+            return total / xp.asarray(loss.size, dtype=loss.dtype)
+        count = xp.asarray(xp.sum(keep), dtype=loss.dtype)
+        # All ignored (possible with validate=False only): 0 rather than 0/0.
+        return total / xp.where(count > 0, count, xp.ones_like(count))
     denominator = xp.sum(weight)
     if validate:
         check_positive_sum(weight_name, float(denominator))
@@ -351,7 +410,16 @@ def _label_axis(ndim):
 
 
 def softmax_cross_entropy(
-    logits, labels, *, class_weight=None, sample_weight=None, reduction="mean", validate=True
+    logits,
+    labels,
+    *,
+    class_weight=None,
+    sample_weight=None,
+    ignore_index=None,
+    label_smoothing=0.0,
+    smoothing_weight="label",
+    reduction="mean",
+    validate=True,
 ):
     r"""Softmax cross-entropy with integer labels and per-class and per-sample weights.
 
@@ -362,7 +430,12 @@ def softmax_cross_entropy(
 
     ``F.softmax_cross_entropy(logits, labels, class_weight=w)`` divides the weighted sum by the
     number of (non-ignored) elements: that is ``reduction="mean"`` here, not
-    ``"weighted_mean"``.
+    ``"weighted_mean"``. An element labelled ``ignore_index`` counts in no sum, as with
+    ``F.softmax_cross_entropy(ignore_label=)``. ``label_smoothing`` :math:`\varepsilon` replaces
+    the one-hot target by :math:`(1 - \varepsilon)\,\operatorname{onehot}(y) + \varepsilon/K`;
+    ``smoothing_weight`` is ``"label"`` (the element's weight multiplies its whole loss) or
+    ``"per_class"`` (PyTorch's ``F.cross_entropy(weight=, label_smoothing=)``: each class's term
+    carries that class's weight). float16 logits are computed in float32.
 
     Args:
       logits: ``[batch, num_classes, d1, ...]`` real floating Variable or array.
@@ -391,16 +464,35 @@ def softmax_cross_entropy(
       King & Zeng (2001); Chainer ``F.softmax_cross_entropy`` and ``F.average(weights=)``.
     """
     check_reduction(reduction)
-    x = _check_logits(logits)
-    labels = _check_labels(labels, x, validate)
-    one_hot = _one_hot(labels, x.shape[1])
-    loss = -_pick(_log_softmax(logits), one_hot)
-    weight = None
+    ignore_index = check_ignore_index(ignore_index)
+    eps = check_label_smoothing(label_smoothing)
+    smoothing_weight = check_smoothing_weight(smoothing_weight)
+    given = _check_logits(logits)
+    logits, x = _working(logits, given)
+    labels, keep = _check_labels(labels, x, validate, ignore_index, reduction)
+    n_classes = x.shape[1]
+    one_hot = _one_hot(labels, n_classes)
+    log_p = _log_softmax(logits)
+    loss = -_pick(log_p, one_hot)
+    table = weight = None
     if class_weight is not None:
-        weight = _pick_constant(_class_weight_table(class_weight, x.shape[1], x, validate), one_hot)
+        table = _class_weight_table(class_weight, n_classes, x, validate)
+        weight = _pick_constant(table, one_hot)
+    applied = False
+    if eps > 0:
+        if smoothing_weight == "per_class" and table is not None:
+            uniform = -F.sum(log_p * _along_axis(table, x.ndim, 1), axis=1) / n_classes
+            loss = (1 - eps) * weight * loss + eps * uniform
+            applied = True
+        else:
+            loss = (1 - eps) * loss - eps * F.sum(log_p, axis=1) / n_classes
     if sample_weight is not None:
-        weight = _multiply(weight, _sample_weight(sample_weight, labels.shape, x, validate))
-    return _reduce(loss, weight, reduction, validate)
+        sw = _sample_weight(sample_weight, labels.shape, x, validate)
+        if applied:
+            loss = loss * sw
+        weight = _multiply(weight, sw)
+    result = _reduce(loss, weight, reduction, validate, keep=keep, applied=applied)
+    return _restore(result, given)
 
 
 def _log_prior(class_prior, n_classes, like, validate):
@@ -489,6 +581,7 @@ def sigmoid_cross_entropy(
     class_weight=None,
     sample_weight=None,
     pos_weight=None,
+    label_smoothing=0.0,
     reduction="mean",
     validate=True,
 ):
@@ -526,10 +619,15 @@ def sigmoid_cross_entropy(
       TensorFlow ``tf.nn.weighted_cross_entropy_with_logits``; Elkan (2001) on costs and weights.
     """
     check_reduction(reduction)
-    x = _check_floating("logits", logits)
+    eps = check_label_smoothing(label_smoothing)
+    given = _check_floating("logits", logits)
+    if given.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension (the label axis)", "a 0-d array")
+    check_class_axis(given.shape[_label_axis(given.ndim)])
+    logits, x = _working(logits, given)
     targets = _check_targets(targets, x, validate)
-    if x.ndim < 1:
-        fail(ValueError, "logits", "at least one dimension", "a scalar")
+    if eps > 0:
+        targets = targets * (1 - eps) + eps / 2
     axis, n_labels = _label_axis(x.ndim), x.shape[_label_axis(x.ndim)]
     positive = _softplus(-logits) * targets
     if pos_weight is not None:
@@ -555,13 +653,15 @@ def sigmoid_cross_entropy(
         )
     if weight is not None:
         weight = get_array_module(x).broadcast_to(weight, x.shape)
-    return _reduce(loss, weight, reduction, validate)
+    return _restore(_reduce(loss, weight, reduction, validate), given)
 
 
 # ----------------------------------------------------------------------------- focal losses
 
 
-def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+def focal_loss(
+    logits, labels, *, alpha=None, gamma=2.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
 
     .. math::
@@ -598,8 +698,10 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
     """
     check_reduction(reduction)
     gamma = check_number("gamma", gamma, low=0.0)
-    x = _check_logits(logits)
-    labels = _check_labels(labels, x, validate)
+    ignore_index = check_ignore_index(ignore_index)
+    given = _check_logits(logits)
+    logits, x = _working(logits, given)
+    labels, keep = _check_labels(labels, x, validate, ignore_index, reduction)
     one_hot = _one_hot(labels, x.shape[1])
     log_p = _pick(_log_softmax(logits), one_hot)
     loss = -_modulating_factor(-F.expm1(log_p), gamma) * log_p
@@ -611,7 +713,7 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
         else:
             a = check_number("alpha", _scalar(alpha), low=0.0)
             weight = get_array_module(x).full(loss.shape, a, dtype=x.dtype)
-    return _reduce(loss, weight, reduction, validate, "alpha")
+    return _restore(_reduce(loss, weight, reduction, validate, "alpha", keep=keep), given)
 
 
 def _is_per_class(value):
@@ -661,7 +763,8 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     gamma = check_number("gamma", gamma, low=0.0)
     if alpha is not None:
         alpha = check_number("alpha", alpha, low=0.0, high=1.0)
-    x = _check_floating("logits", logits)
+    given = _check_floating("logits", logits)
+    logits, x = _working(logits, given)
     targets = _check_targets(targets, x, validate)
     softplus_neg, softplus_pos = _softplus(-logits), _softplus(logits)
     bce = softplus_neg * targets + softplus_pos * (1 - targets)
@@ -669,7 +772,7 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     one_minus_p_t = F.exp(-softplus_pos) * targets + F.exp(-softplus_neg) * (1 - targets)
     loss = _modulating_factor(one_minus_p_t, gamma) * bce
     weight = None if alpha is None else alpha * targets + (1 - alpha) * (1 - targets)
-    return _reduce(loss, weight, reduction, validate, "alpha")
+    return _restore(_reduce(loss, weight, reduction, validate, "alpha"), given)
 
 
 # ----------------------------------------------------------------------------- regression
@@ -720,16 +823,21 @@ def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True
             f"shape {target.shape}",
         )
     check_not_empty("prediction", x.shape)
+    given = x
+    prediction, x = _working(prediction, x)
     size = F.absolute(prediction - target.astype(x.dtype, copy=False))
     xp = get_array_module(x)
     q = F.where(size.array <= delta, size, xp.full_like(size.array, delta))
-    return _reduce(0.5 * q * q + delta * (size - q), None, reduction, validate)
+    loss = 0.5 * q * q + delta * (size - q)
+    return _restore(_reduce(loss, None, reduction, validate), given)
 
 
 # ----------------------------------------------------------------------------- segmentation
 
 
-def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=True):
+def dice_loss(
+    probabilities, targets, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Soft Dice loss, one value per sample.
 
     .. math::
@@ -738,12 +846,15 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
 
     where :math:`k` runs over every axis but the first (classes and pixels alike, so the class
     axis may be anywhere) and :math:`s` is ``smooth``. ``reduction`` then works over the samples
-    (``"weighted_mean"`` equals ``"mean"``: there are no weights).
+    (``"weighted_mean"`` equals ``"mean"``: there are no weights). With ``ignore_index`` (a
+    number such as 255) every element whose target equals it is left out of its sample's three
+    sums.
 
     Args:
       probabilities: ``[batch, ...]`` predicted probabilities in ``[0, 1]``.
-      targets: same shape, values in ``[0, 1]``.
+      targets: same shape, values in ``[0, 1]`` (or ``ignore_index``).
       smooth: ``smooth > 0``; it keeps an empty mask predicted empty at loss 0 instead of 0/0.
+      ignore_index: ``None`` or an integer target value whose elements count nowhere.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check that both inputs lie in ``[0, 1]`` (reads values on the host).
 
@@ -762,6 +873,7 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
     """
     check_reduction(reduction)
     smooth = check_number("smooth", smooth, low=0.0, low_open=True)
+    ignore_index = check_ignore_index(ignore_index)
     x = _check_floating("probabilities", probabilities)
     if x.ndim < 2:
         fail(
@@ -770,17 +882,30 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
             "shape [batch, ...] with at least two dimensions",
             f"shape {x.shape}",
         )
-    targets = _check_targets(targets, x, validate, "probabilities")
+    given = x
+    probabilities, x = _working(probabilities, x)
     xp = get_array_module(x)
+    if ignore_index is None:
+        targets = _check_targets(targets, x, validate, "probabilities")
+    else:
+        targets = _check_targets(targets, x, False, "probabilities")
+        keep = targets != ignore_index
+        targets = xp.where(keep, targets, xp.zeros_like(targets))
+        if validate:
+            check_unit_interval("targets", *_extremes(xp, targets))
+        probabilities = F.where(keep, probabilities, xp.zeros_like(x))
     if validate:
         check_unit_interval("probabilities", *_extremes(xp, x))
     axes = tuple(range(1, x.ndim))
     overlap = F.sum(probabilities * targets, axis=axes)
     total = F.sum(probabilities, axis=axes) + xp.sum(targets, axis=axes)
-    return _reduce(1 - (2 * overlap + smooth) / (total + smooth), None, reduction, validate)
+    loss = 1 - (2 * overlap + smooth) / (total + smooth)
+    return _restore(_reduce(loss, None, reduction, validate), given)
 
 
-def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean", validate=True):
+def cost_sensitive_cross_entropy(
+    logits, labels, cost_matrix, *, ignore_index=None, reduction="mean", validate=True
+):
     r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
 
     .. math::
@@ -815,8 +940,10 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
       Elkan, "The Foundations of Cost-Sensitive Learning", IJCAI 2001.
     """
     check_reduction(reduction)
-    x = _check_logits(logits)
-    labels = _check_labels(labels, x, validate)
+    ignore_index = check_ignore_index(ignore_index)
+    given = _check_logits(logits)
+    logits, x = _working(logits, given)
+    labels, keep = _check_labels(labels, x, validate, ignore_index, reduction)
     n_classes = x.shape[1]
     cost = _as_array("cost_matrix", cost_matrix, x)
     if cost.shape != (n_classes, n_classes):
@@ -833,4 +960,4 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
     predicted = xp.argmax(x, axis=1)
     flat = labels.astype(predicted.dtype) * n_classes + predicted
     weight = xp.take(cost.reshape(-1), flat.reshape(-1)).reshape(labels.shape)
-    return _reduce(loss, weight, reduction, validate, "cost_matrix")
+    return _restore(_reduce(loss, weight, reduction, validate, "cost_matrix", keep=keep), given)

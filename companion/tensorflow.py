@@ -1064,10 +1064,84 @@ def _looks_one_hot(y):
 
 # ----------------------------------------------------------------------------- Keras 3 losses
 
+# Inside ``fit`` the loss runs in a graph, where a value check is a ``tf.debugging.Assert`` that
+# XLA drops (``jit_compile=True``, Keras' default on a GPU): a NaN class weight would train to
+# NaN, a negative alpha would train. So every argument a Keras loss is constructed with is a
+# Python value (or a host array) checked here, once, when the loss is made.
+
+
+def _host_array(name, value):
+    """``value`` (a number, sequence, NumPy array or eager tensor) as a float64 NumPy array."""
+    if tf.is_tensor(value):
+        try:
+            value = value.numpy()
+        except AttributeError:
+            fail(
+                TypeError,
+                name,
+                "a value known when the loss is made (not a symbolic tensor)",
+                value,
+            )
+    if isinstance(value, str | bytes) or value is None:
+        fail(TypeError, name, "a number or a sequence of numbers", type(value).__name__)
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        fail(TypeError, name, "a number or a sequence of numbers", f"{value!r} ({e})")
+    return array
+
+
+def _check_host_values(name, array):
+    if array.size:
+        check_weight_values(
+            name, float(array.min()), float(array.max()), bool(np.all(np.isfinite(array)))
+        )
+
+
+def _checked_per_class(name, value, *, scalar=False):
+    """A per-class weight argument of a Keras loss, checked on the host: a ``{class: weight}``
+    dict with non-negative integer keys, or a 1-D array (a scalar too if ``scalar``) of finite,
+    non-negative weights. The number of classes is checked when the loss first runs."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        for key in value:
+            if isinstance(key, bool) or not isinstance(key, numbers.Integral) or key < 0:
+                fail(ValueError, name, "non-negative integer class keys", repr(key))
+        _check_host_values(name, _host_array(name, list(value.values())))
+        return value
+    array = _host_array(name, value)
+    expected = "a number or one weight per class (1-D)" if scalar else "one weight per class (1-D)"
+    if array.ndim > 1 or (array.ndim == 0 and not scalar) or (array.ndim == 1 and not array.size):
+        fail(ValueError, name, expected, "a scalar" if array.ndim == 0 else f"shape {array.shape}")
+    _check_host_values(name, array)
+    return value
+
+
+def _checked_cost_matrix(value):
+    array = _host_array("cost_matrix", value)
+    if array.ndim != 2 or array.shape[0] != array.shape[1] or not array.size:
+        fail(ValueError, "cost_matrix", "a square matrix, shape (K, K)", f"shape {array.shape}")
+    _check_host_values("cost_matrix", array)
+    return value
+
+
+def _set_keras_mask(losses, mask):
+    """Mark ``losses`` with the elements that count, as ``keras.losses.
+    SparseCategoricalCrossentropy(ignore_class=)`` does: Keras' ``"sum_over_batch_size"`` then
+    divides by their number, and every reduction leaves the others out."""
+    try:
+        from keras.src.backend import set_keras_mask
+    except ImportError:  # pragma: no cover - an older or newer layout of Keras
+        losses._keras_mask = mask
+    else:
+        set_keras_mask(losses, mask)
+    return losses
+
 
 def _serializable(value):
     """A JSON-friendly copy of a weight argument (``{class: weight}`` dicts keep their keys)."""
-    if value is None or isinstance(value, numbers.Number):
+    if value is None or isinstance(value, numbers.Number | str):
         return value
     if isinstance(value, Mapping):
         return {int(k): float(v) for k, v in value.items()}
@@ -1104,15 +1178,18 @@ def _dense(y_true, y_pred):
 
 
 class _Loss(keras.losses.Loss):
-    """Stores the loss arguments and calls ``_function`` with ``reduction="none"``; Keras then
-    applies its ``reduction`` and ``sample_weight``."""
+    """Stores the loss arguments (checked on the host when constructed) and calls ``_function``
+    with ``reduction="none"``; Keras then applies its ``reduction`` and ``sample_weight``."""
 
     _function = None
     _sparse_labels = False  # labels are class indices that Keras handed over as floats
     _mean_over_last_axis = False  # per-element losses averaged over the last axis, as Keras does
     _weights = ()  # arguments that may be {class: weight} dicts
+    _masks_ignored = False  # ignore_index marks the elements Keras' reduction leaves out
 
     def __init__(self, *, validate=True, reduction="sum_over_batch_size", name=None, dtype=None):
+        if not isinstance(validate, bool):
+            fail(TypeError, "validate", "True or False", type(validate).__name__)
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.validate = validate
 
@@ -1124,6 +1201,9 @@ class _Loss(keras.losses.Loss):
         loss = self._function(
             y_pred, y_true, **self._arguments(), reduction="none", validate=self.validate
         )
+        if self._masks_ignored and self.ignore_index is not None:
+            # "none" never raises for labels that are all ignored: such a batch weighs 0.
+            _set_keras_mask(loss, tf.not_equal(y_true, tf.cast(self.ignore_index, y_true.dtype)))
         return tf.reduce_mean(loss, axis=-1) if self._mean_over_last_axis else loss
 
     def get_config(self):
@@ -1144,7 +1224,11 @@ class SoftmaxCrossEntropy(_Loss):
     ``y_true`` holds class indices of shape ``[N, ...]`` or ``[N, ..., 1]``: Keras converts it to
     the loss dtype and the class casts it back to integers. The per-element losses have the
     labels' shape, so ``sample_weight`` may be ``[N]`` or a weight map such as
-    :func:`fit_sample_weight` makes.
+    :func:`fit_sample_weight` makes. Elements labelled ``ignore_index`` are masked out of Keras'
+    reduction, so the default ``"sum_over_batch_size"`` divides by the number of the others, as
+    ``keras.losses.SparseCategoricalCrossentropy(ignore_class=)`` does. Every argument is
+    checked when the loss is made (``ValueError`` or ``TypeError`` naming it), since the checks
+    inside a compiled graph are dropped by XLA.
 
     Example:
       >>> import tensorflow as tf
@@ -1156,13 +1240,29 @@ class SoftmaxCrossEntropy(_Loss):
     _function = staticmethod(softmax_cross_entropy)
     _sparse_labels = True
     _weights = ("class_weight",)
+    _masks_ignored = True
 
-    def __init__(self, class_weight=None, **kwargs):
+    def __init__(
+        self,
+        class_weight=None,
+        ignore_index=None,
+        label_smoothing=0.0,
+        smoothing_weight="label",
+        **kwargs,
+    ):
+        self.class_weight = _checked_per_class("class_weight", class_weight)
+        self.ignore_index = check_ignore_index(ignore_index)
+        self.label_smoothing = check_label_smoothing(label_smoothing)
+        self.smoothing_weight = check_smoothing_weight(smoothing_weight)
         super().__init__(**kwargs)
-        self.class_weight = class_weight
 
     def _arguments(self):
-        return {"class_weight": self.class_weight}
+        return {
+            "class_weight": self.class_weight,
+            "ignore_index": self.ignore_index,
+            "label_smoothing": self.label_smoothing,
+            "smoothing_weight": self.smoothing_weight,
+        }
 
 
 @keras.saving.register_keras_serializable(package="companion")
@@ -1222,7 +1322,8 @@ class SigmoidCrossEntropy(_Loss):
     """Keras 3 loss: :func:`sigmoid_cross_entropy` of 0/1 (or probability) targets and logits.
 
     Like ``keras.losses.BinaryCrossentropy`` it averages over the last axis (the labels), so
-    ``sample_weight`` of shape ``[N]`` weighs samples.
+    ``sample_weight`` of shape ``[N]`` weighs samples; ``label_smoothing`` smooths the targets
+    as ``keras.losses.BinaryCrossentropy(label_smoothing=)`` does.
 
     Example:
       >>> import tensorflow as tf
@@ -1235,18 +1336,26 @@ class SigmoidCrossEntropy(_Loss):
     _mean_over_last_axis = True
     _weights = ("class_weight",)
 
-    def __init__(self, class_weight=None, pos_weight=None, **kwargs):
+    def __init__(self, class_weight=None, pos_weight=None, label_smoothing=0.0, **kwargs):
+        self.class_weight = _checked_per_class("class_weight", class_weight)
+        self.pos_weight = _checked_per_class("pos_weight", pos_weight, scalar=True)
+        if isinstance(self.pos_weight, Mapping):
+            fail(TypeError, "pos_weight", "a number or one weight per label", "a dict")
+        self.label_smoothing = check_label_smoothing(label_smoothing)
         super().__init__(**kwargs)
-        self.class_weight = class_weight
-        self.pos_weight = pos_weight
 
     def _arguments(self):
-        return {"class_weight": self.class_weight, "pos_weight": self.pos_weight}
+        return {
+            "class_weight": self.class_weight,
+            "pos_weight": self.pos_weight,
+            "label_smoothing": self.label_smoothing,
+        }
 
 
 @keras.saving.register_keras_serializable(package="companion")
 class FocalLoss(_Loss):
-    """Keras 3 loss: :func:`focal_loss` of sparse labels and logits.
+    """Keras 3 loss: :func:`focal_loss` of sparse labels and logits (elements labelled
+    ``ignore_index`` masked out of Keras' reduction).
 
     Example:
       >>> import tensorflow as tf
@@ -1258,14 +1367,18 @@ class FocalLoss(_Loss):
     _function = staticmethod(focal_loss)
     _sparse_labels = True
     _weights = ("alpha",)
+    _masks_ignored = True
 
-    def __init__(self, alpha=None, gamma=2.0, **kwargs):
+    def __init__(self, alpha=None, gamma=2.0, ignore_index=None, **kwargs):
+        if alpha is not None and not _is_per_class(alpha):
+            check_number("alpha", _scalar(alpha), low=0.0)
+        self.alpha = _checked_per_class("alpha", alpha, scalar=True)
+        self.gamma = check_number("gamma", gamma, low=0.0)
+        self.ignore_index = check_ignore_index(ignore_index)
         super().__init__(**kwargs)
-        self.alpha = alpha
-        self.gamma = gamma
 
     def _arguments(self):
-        return {"alpha": self.alpha, "gamma": self.gamma}
+        return {"alpha": self.alpha, "gamma": self.gamma, "ignore_index": self.ignore_index}
 
 
 @keras.saving.register_keras_serializable(package="companion")
@@ -1283,9 +1396,9 @@ class SigmoidFocalLoss(_Loss):
     _mean_over_last_axis = True
 
     def __init__(self, alpha=0.25, gamma=2.0, **kwargs):
+        self.alpha = None if alpha is None else check_number("alpha", alpha, low=0.0, high=1.0)
+        self.gamma = check_number("gamma", gamma, low=0.0)
         super().__init__(**kwargs)
-        self.alpha = alpha
-        self.gamma = gamma
 
     def _arguments(self):
         return {"alpha": self.alpha, "gamma": self.gamma}
@@ -1305,8 +1418,8 @@ class HuberLoss(_Loss):
     _mean_over_last_axis = True
 
     def __init__(self, delta=1.0, **kwargs):
+        self.delta = check_number("delta", delta, low=0.0, low_open=True)
         super().__init__(**kwargs)
-        self.delta = delta
 
     def _arguments(self):
         return {"delta": self.delta}
@@ -1326,17 +1439,19 @@ class DiceLoss(_Loss):
 
     _function = staticmethod(dice_loss)
 
-    def __init__(self, smooth=1.0, **kwargs):
+    def __init__(self, smooth=1.0, ignore_index=None, **kwargs):
+        self.smooth = check_number("smooth", smooth, low=0.0, low_open=True)
+        self.ignore_index = check_ignore_index(ignore_index)
         super().__init__(**kwargs)
-        self.smooth = smooth
 
     def _arguments(self):
-        return {"smooth": self.smooth}
+        return {"smooth": self.smooth, "ignore_index": self.ignore_index}
 
 
 @keras.saving.register_keras_serializable(package="companion")
 class CostSensitiveCrossEntropy(_Loss):
-    """Keras 3 loss: :func:`cost_sensitive_cross_entropy` of sparse labels and logits.
+    """Keras 3 loss: :func:`cost_sensitive_cross_entropy` of sparse labels and logits (elements
+    labelled ``ignore_index`` masked out of Keras' reduction).
 
     Example:
       >>> import tensorflow as tf
@@ -1347,10 +1462,12 @@ class CostSensitiveCrossEntropy(_Loss):
 
     _function = staticmethod(cost_sensitive_cross_entropy)
     _sparse_labels = True
+    _masks_ignored = True
 
-    def __init__(self, cost_matrix, **kwargs):
+    def __init__(self, cost_matrix, ignore_index=None, **kwargs):
+        self.cost_matrix = _checked_cost_matrix(cost_matrix)
+        self.ignore_index = check_ignore_index(ignore_index)
         super().__init__(**kwargs)
-        self.cost_matrix = cost_matrix
 
     def _arguments(self):
-        return {"cost_matrix": self.cost_matrix}
+        return {"cost_matrix": self.cost_matrix, "ignore_index": self.ignore_index}

@@ -48,12 +48,17 @@ import numpy as np
 
 from companion._checks import (
     broadcast_shape,
+    check_class_axis,
+    check_ignore_index,
     check_label_range,
+    check_label_smoothing,
     check_not_empty,
     check_number,
     check_positive_sum,
     check_prior_values,
     check_reduction,
+    check_smoothing_weight,
+    check_some_kept,
     check_unit_interval,
     check_weight_values,
     fail,
@@ -247,8 +252,13 @@ def _n_classes(logits):
     return _shape(logits)[-1] if logits.ndim else None
 
 
-def _check_labels(labels, logits, validate):
-    """Integer class indices of shape ``logits.shape[:-1]``."""
+def _check_labels(labels, logits, validate, ignore_index=None, reduction="mean"):
+    """Integer class indices of shape ``logits.shape[:-1]``.
+
+    Returns the labels, with every element equal to ``ignore_index`` replaced by class 0, and
+    the mask of the elements that count (``None`` without ``ignore_index``). Value checks read
+    constants only.
+    """
     labels = _tensor("labels", labels)
     if labels.dtype not in T.integer_dtypes:
         fail(
@@ -258,7 +268,7 @@ def _check_labels(labels, logits, validate):
             f"dtype {labels.dtype}",
         )
     expected = _shape(logits)[:-1]
-    if logits.ndim < 1 or not _same_shape(_shape(labels), expected):
+    if not _same_shape(_shape(labels), expected):
         fail(
             ValueError,
             "labels",
@@ -267,6 +277,15 @@ def _check_labels(labels, logits, validate):
         )
     _check_not_empty("labels", labels)
     values = _values(labels)
+    keep = None
+    if ignore_index is not None:
+        keep = T.neq(labels, _const(ignore_index, "int64"))
+        if values is not None:
+            kept = values != ignore_index
+            if validate:
+                check_some_kept(int(kept.sum()), values.size, ignore_index, reduction)
+            values = values[kept] if kept.any() else None
+        labels = T.switch(keep, labels, T.zeros_like(labels))
     if validate and values is not None:
         n_classes = _n_classes(logits)
         if n_classes is not None:
@@ -278,7 +297,7 @@ def _check_labels(labels, logits, validate):
                 "class indices >= 0",
                 f"values from {int(values.min())} to {int(values.max())}",
             )
-    return labels
+    return labels, keep
 
 
 def _check_targets(targets, logits, validate, name="targets"):
@@ -372,17 +391,39 @@ def _known_value(x):
     return theano.function([], x, mode=_EVALUATE)()
 
 
-def _reduce(loss, weight, reduction, validate, weight_name="class_weight * sample_weight"):
-    """Apply the element weights (already of the loss's shape) and the reduction."""
+def _reduce(
+    loss,
+    weight,
+    reduction,
+    validate,
+    weight_name="class_weight * sample_weight",
+    *,
+    keep=None,
+    applied=False,
+):
+    """Apply the element weights (already of the loss's shape) and the reduction.
+
+    ``keep`` (a mask, ``None`` for all) drops the ignored elements from every sum; with
+    ``applied``, ``loss`` is already weighted and ``weight`` only gives the divisor.
+    """
     if weight is not None:
-        loss = loss * weight
+        if keep is not None:
+            weight = T.switch(keep, weight, 0)
+        if not applied:
+            loss = loss * weight
+    if keep is not None:
+        loss = T.switch(keep, loss, 0)
     if reduction == "none":
         return loss
     total = T.sum(loss)
     if reduction == "sum":
         return total
     if reduction == "mean" or weight is None:
-        return total / T.cast(loss.size, loss.dtype)
+        if keep is None:
+            return total / T.cast(loss.size, loss.dtype)
+        count = T.cast(T.sum(keep), loss.dtype)
+        # All ignored (possible with validate=False only): 0 rather than 0/0.
+        return total / T.switch(count > 0, count, 1)
     denominator = T.sum(weight)
     if validate:
         value = _known_value(denominator)
@@ -412,17 +453,41 @@ def _modulating_factor(one_minus_p, gamma):
     return safe ** _const(gamma, one_minus_p.dtype)
 
 
-def _logits(logits):
+def _logits(logits, class_axis=True):
     logits = _tensor("logits", logits)
     _check_floating("logits", logits)
+    if class_axis:
+        if logits.ndim < 1:
+            fail(ValueError, "logits", "at least one dimension (the class axis)", "a 0-d array")
+        if _n_classes(logits) is not None:
+            check_class_axis(_n_classes(logits))
     return logits
+
+
+def _working(x):
+    """float16 as float32: half precision is computed and summed in float32 (a float16 sum of
+    more than 65,504 ones is ``inf``); :func:`_restore` casts the result back."""
+    return _cast(x, "float32") if x.dtype == "float16" else x
+
+
+def _restore(result, like):
+    return result if result.dtype == like.dtype else T.cast(result, like.dtype)
 
 
 # ----------------------------------------------------------------------------- cross-entropy
 
 
 def softmax_cross_entropy(
-    logits, labels, *, class_weight=None, sample_weight=None, reduction="mean", validate=True
+    logits,
+    labels,
+    *,
+    class_weight=None,
+    sample_weight=None,
+    ignore_index=None,
+    label_smoothing=0.0,
+    smoothing_weight="label",
+    reduction="mean",
+    validate=True,
 ):
     r"""Softmax cross-entropy with integer labels and per-class and per-sample weights.
 
@@ -430,6 +495,13 @@ def softmax_cross_entropy(
 
         \ell_i = -\log \operatorname{softmax}(z_i)_{y_i}, \qquad
         w_i = \text{class\_weight}_{y_i} \cdot \text{sample\_weight}_i
+
+    An element labelled ``ignore_index`` counts in no sum. ``label_smoothing``
+    :math:`\varepsilon` replaces the one-hot target by
+    :math:`(1 - \varepsilon)\,\operatorname{onehot}(y) + \varepsilon/K`; ``smoothing_weight``
+    is ``"label"`` (the element's weight multiplies its whole loss) or ``"per_class"``
+    (PyTorch's convention: each class's term carries that class's weight). float16 logits are
+    computed in float32 and the result returned as float16.
 
     Args:
       logits: ``[..., num_classes]`` floating tensor or NumPy array, class axis last.
@@ -459,17 +531,37 @@ def softmax_cross_entropy(
       King & Zeng (2001); PyTorch ``torch.nn.CrossEntropyLoss`` for the ``weighted_mean`` form.
     """
     check_reduction(reduction)
-    logits = _logits(logits)
-    labels = _check_labels(labels, logits, validate)
-    loss = -_pick(_one_hot(labels, logits.shape[-1]), _log_softmax(logits))
-    weight = None
+    ignore_index = check_ignore_index(ignore_index)
+    eps = check_label_smoothing(label_smoothing)
+    smoothing_weight = check_smoothing_weight(smoothing_weight)
+    given = _logits(logits)
+    logits = _working(given)
+    labels, keep = _check_labels(labels, logits, validate, ignore_index, reduction)
+    log_p = _log_softmax(logits)
+    loss = -_pick(_one_hot(labels, logits.shape[-1]), log_p)
+    n_classes = T.cast(logits.shape[-1], logits.dtype)
+    table = weight = None
     if class_weight is not None:
-        weight = _class_weight_table(class_weight, logits, validate)[labels]
+        table = _class_weight_table(class_weight, logits, validate)
+        weight = table[labels]
+    applied = False
+    if eps > 0:
+        e = _const(eps, logits.dtype)
+        if smoothing_weight == "per_class" and table is not None:
+            uniform = -T.sum(log_p * table, axis=-1) / n_classes
+            loss = (1 - e) * weight * loss + e * uniform
+            applied = True
+        else:
+            loss = (1 - e) * loss - e * T.sum(log_p, axis=-1) / n_classes
     if sample_weight is not None:
-        weight = _multiply(weight, _sample_weight(sample_weight, labels, logits.dtype, validate))
+        sw = _sample_weight(sample_weight, labels, logits.dtype, validate)
+        if applied:
+            loss = loss * sw
+        weight = _multiply(weight, sw)
     if weight is not None:
         weight = _broadcast(weight, labels, logits.dtype)
-    return _reduce(loss, weight, reduction, validate)
+    result = _reduce(loss, weight, reduction, validate, keep=keep, applied=applied)
+    return _restore(result, given)
 
 
 def _log_prior(class_prior, logits, validate):
@@ -585,6 +677,7 @@ def sigmoid_cross_entropy(
     class_weight=None,
     sample_weight=None,
     pos_weight=None,
+    label_smoothing=0.0,
     reduction="mean",
     validate=True,
 ):
@@ -618,10 +711,13 @@ def sigmoid_cross_entropy(
       TensorFlow ``tf.nn.weighted_cross_entropy_with_logits``; Elkan (2001) on costs and weights.
     """
     check_reduction(reduction)
-    logits = _logits(logits)
+    eps = check_label_smoothing(label_smoothing)
+    given = _logits(logits)
+    logits = _working(given)
     targets = _check_targets(targets, logits, validate)
-    if logits.ndim < 1:
-        fail(ValueError, "logits", "at least one dimension", "a scalar")
+    if eps > 0:
+        e = _const(eps, logits.dtype)
+        targets = targets * (1 - e) + e / 2
     n_labels = _n_classes(logits)
     positive = targets * _softplus(-logits)
     if pos_weight is not None:
@@ -646,13 +742,15 @@ def sigmoid_cross_entropy(
         )
     if weight is not None:
         weight = _broadcast(weight, targets, logits.dtype)
-    return _reduce(loss, weight, reduction, validate)
+    return _restore(_reduce(loss, weight, reduction, validate), given)
 
 
 # ----------------------------------------------------------------------------- focal losses
 
 
-def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", validate=True):
+def focal_loss(
+    logits, labels, *, alpha=None, gamma=2.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
 
     .. math::
@@ -686,8 +784,10 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
     """
     check_reduction(reduction)
     gamma = check_number("gamma", gamma, low=0.0)
-    logits = _logits(logits)
-    labels = _check_labels(labels, logits, validate)
+    ignore_index = check_ignore_index(ignore_index)
+    given = _logits(logits)
+    logits = _working(given)
+    labels, keep = _check_labels(labels, logits, validate, ignore_index, reduction)
     log_p = _pick(_one_hot(labels, logits.shape[-1]), _log_softmax(logits))
     loss = -_modulating_factor(-T.expm1(log_p), gamma) * log_p
     weight = None
@@ -701,7 +801,7 @@ def focal_loss(logits, labels, *, alpha=None, gamma=2.0, reduction="mean", valid
             value = float(value) if getattr(value, "ndim", None) == 0 else value
             weight = _const(check_number("alpha", value, low=0.0), logits.dtype)
         weight = _broadcast(weight, labels, logits.dtype)
-    return _reduce(loss, weight, reduction, validate, "alpha")
+    return _restore(_reduce(loss, weight, reduction, validate, "alpha", keep=keep), given)
 
 
 def _is_per_class(value):
@@ -743,7 +843,8 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     gamma = check_number("gamma", gamma, low=0.0)
     if alpha is not None:
         alpha = check_number("alpha", alpha, low=0.0, high=1.0)
-    logits = _logits(logits)
+    given = _logits(logits, class_axis=False)
+    logits = _working(given)
     targets = _check_targets(targets, logits, validate)
     softplus_neg, softplus_pos = _softplus(-logits), _softplus(logits)
     bce = targets * softplus_neg + (1 - targets) * softplus_pos
@@ -753,7 +854,7 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     if alpha is not None:
         a = _const(alpha, logits.dtype)
         weight = a * targets + (1 - a) * (1 - targets)
-    return _reduce(loss, weight, reduction, validate, "alpha")
+    return _restore(_reduce(loss, weight, reduction, validate, "alpha"), given)
 
 
 # ----------------------------------------------------------------------------- regression
@@ -808,17 +909,20 @@ def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True
             f"shape {_show(_shape(target))}",
         )
     _check_not_empty("prediction", prediction)
+    given, prediction = prediction, _working(prediction)
     size = abs(prediction - _cast(target, prediction.dtype))
     d = _const(delta, prediction.dtype)
     # The reference's 0.5 q² + δ(|d| - q), with q = min(|d|, δ), written out for each side of δ.
     loss = T.switch(size <= d, 0.5 * size * size, 0.5 * d * d + d * (size - d))
-    return _reduce(loss, None, reduction, validate)
+    return _restore(_reduce(loss, None, reduction, validate), given)
 
 
 # ----------------------------------------------------------------------------- segmentation
 
 
-def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=True):
+def dice_loss(
+    probabilities, targets, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True
+):
     r"""Soft Dice loss, one value per sample.
 
     .. math::
@@ -848,6 +952,7 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
     """
     check_reduction(reduction)
     smooth = check_number("smooth", smooth, low=0.0, low_open=True)
+    ignore_index = check_ignore_index(ignore_index)
     probabilities = _tensor("probabilities", probabilities)
     _check_floating("probabilities", probabilities)
     if probabilities.ndim < 2:
@@ -857,17 +962,34 @@ def dice_loss(probabilities, targets, *, smooth=1.0, reduction="mean", validate=
             "shape [batch, ...] with at least two dimensions",
             f"shape {_show(_shape(probabilities))}",
         )
-    targets = _check_targets(targets, probabilities, validate)
+    given, probabilities = probabilities, _working(probabilities)
+    if ignore_index is None:
+        targets = _check_targets(targets, probabilities, validate)
+    else:
+        targets = _check_targets(targets, probabilities, False)
+        values = _values(targets)
+        if validate and values is not None:
+            kept = values[values != ignore_index]
+            if kept.size:
+                check_unit_interval("targets", *_extremes(kept))
+        keep = T.neq(targets, _const(ignore_index, targets.dtype))
+        targets = T.switch(keep, targets, 0)
+        probabilities_kept = T.switch(keep, probabilities, 0)
     if validate and _values(probabilities) is not None:
         check_unit_interval("probabilities", *_extremes(_values(probabilities)))
+    if ignore_index is not None:
+        probabilities = probabilities_kept
     axes = tuple(range(1, probabilities.ndim))
     s = _const(smooth, probabilities.dtype)
     overlap = T.sum(probabilities * targets, axis=axes)
     total = T.sum(probabilities, axis=axes) + T.sum(targets, axis=axes)
-    return _reduce(1 - (2 * overlap + s) / (total + s), None, reduction, validate)
+    loss = 1 - (2 * overlap + s) / (total + s)
+    return _restore(_reduce(loss, None, reduction, validate), given)
 
 
-def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean", validate=True):
+def cost_sensitive_cross_entropy(
+    logits, labels, cost_matrix, *, ignore_index=None, reduction="mean", validate=True
+):
     r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
 
     .. math::
@@ -900,8 +1022,10 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
       Elkan, "The Foundations of Cost-Sensitive Learning", IJCAI 2001.
     """
     check_reduction(reduction)
-    logits = _logits(logits)
-    labels = _check_labels(labels, logits, validate)
+    ignore_index = check_ignore_index(ignore_index)
+    given = _logits(logits)
+    logits = _working(given)
+    labels, keep = _check_labels(labels, logits, validate, ignore_index, reduction)
     n_classes = _n_classes(logits)
     cost = _weights("cost_matrix", cost_matrix, logits.dtype, validate=False)
     rows, columns = _shape(cost) if cost.ndim == 2 else (None, None)
@@ -920,4 +1044,4 @@ def cost_sensitive_cross_entropy(logits, labels, cost_matrix, *, reduction="mean
         check_weight_values("cost_matrix", *_extremes(_values(cost)))
     loss = -_pick(_one_hot(labels, logits.shape[-1]), _log_softmax(logits))
     weight = cost[labels, T.argmax(logits, axis=-1)]
-    return _reduce(loss, weight, reduction, validate, "cost_matrix")
+    return _restore(_reduce(loss, weight, reduction, validate, "cost_matrix", keep=keep), given)

@@ -10,6 +10,8 @@ import numpy as np
 
 from companion import chainer as losses
 
+HALF_DTYPES = ("float16",)  # NumPy, and so Chainer, has no bfloat16
+
 # Losses whose first argument has a class (or label) axis, and whether the second has one too.
 CLASS_AXIS = {
     "softmax_cross_entropy": False,

@@ -15,6 +15,7 @@ import numpy as np
 import companion.tensorflow as ctf
 
 tf = ctf.tf  # imported by companion.tensorflow, which keeps the C++ start-up messages quiet
+HALF_DTYPES = ("float16", "bfloat16")  # both are TensorFlow dtypes
 
 
 def _tensor(array, dtype):

@@ -11,6 +11,7 @@ import numpy as np
 import companion.theano as ct
 
 theano, T = ct.theano, ct.T
+HALF_DTYPES = ("float16",)  # Theano has no bfloat16
 
 
 def _cast(array, dtype):

@@ -475,3 +475,59 @@ def test_cupy_arrays_give_the_numpy_loss_and_gradient(segmentation):
         )
     for cpu, gpu in zip(*results, strict=True):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-10)
+
+
+# ----------------------------------------------------------------------------- issue 8 pins
+
+
+@pytest.mark.parametrize("ignore_label", [-1, 255])
+def test_ignore_index_mean_equals_chainer_ignore_label_which_divides_by_the_kept_count(
+    segmentation, ignore_label
+):
+    """F.softmax_cross_entropy(ignore_label=, normalize=True) divides by the elements kept."""
+    logits, labels = segmentation
+    class_weight = np.array([0.5, 2.0, 1.5])
+    ignored = labels.copy()
+    ignored[1, 1:4] = ignore_label
+    native = F.softmax_cross_entropy(
+        logits, ignored, class_weight=class_weight, ignore_label=ignore_label
+    )
+    ours = losses.softmax_cross_entropy(
+        logits, ignored, class_weight=class_weight, ignore_index=ignore_label
+    )
+    np.testing.assert_allclose(_value(ours), _value(native), rtol=1e-12)
+    kept = (ignored != ignore_label).sum()
+    total = losses.softmax_cross_entropy(
+        logits, ignored, class_weight=class_weight, ignore_index=ignore_label, reduction="sum"
+    )
+    np.testing.assert_allclose(_value(native), _value(total) / kept, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "name", ["softmax_cross_entropy", "focal_loss", "sigmoid_cross_entropy", "huber_loss"]
+)
+def test_float16_mean_over_a_4x128x128_mask_is_finite_and_float16(rng, name):
+    logits = chainer.Variable(rng.normal(size=(4, 3, 128, 128)).astype(np.float16))
+    if name == "huber_loss":
+        loss = losses.huber_loss(logits, np.zeros(logits.shape, np.float16))
+    elif name == "sigmoid_cross_entropy":
+        loss = losses.sigmoid_cross_entropy(logits, np.zeros(logits.shape, np.float16))
+    else:
+        labels = rng.integers(0, 3, size=(4, 128, 128)).astype(np.uint8)
+        loss = getattr(losses, name)(logits, labels)
+    loss.backward()
+    assert loss.dtype == np.float16 and logits.grad.dtype == np.float16
+    assert np.isfinite(float(loss.array)) and float(loss.array) > 0
+    assert np.all(np.isfinite(logits.grad)) and np.any(logits.grad != 0)
+
+
+def test_float16_focal_gradient_is_finite_at_logits_of_60000():
+    logits = chainer.Variable(np.array([[6e4, -6e4], [-6e4, 6e4]], np.float16))
+    losses.focal_loss(logits, np.array([0, 0])).backward()
+    np.testing.assert_array_equal(logits.grad, [[0.0, 0.0], [-0.5, 0.5]])
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_zero_classes_blame_logits_whatever_validate_says(validate):
+    with pytest.raises(ValueError, match=r"^logits: expected"):
+        losses.softmax_cross_entropy(np.zeros((3, 0)), np.zeros(3, np.int64), validate=validate)

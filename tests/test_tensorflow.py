@@ -640,3 +640,130 @@ def test_keras3_with_fit_sample_weight_trains_like_tf_keras_with_both_weights(rn
     for a, b in zip(keras3_weights, tf_keras_weights, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     assert not np.allclose(keras3_weights[0], _train_linear(keras, x, labels)[0], atol=1e-3)
+
+
+# ----------------------------------------------------------------------------- issue 8 pins
+
+
+@pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16], ids=["float16", "bfloat16"])
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "focal_loss", "huber_loss"])
+def test_half_precision_mean_over_a_4x128x128_mask_is_finite_and_in_the_input_dtype(name, dtype):
+    rng = np.random.default_rng(0)
+    z = tf.constant(rng.normal(size=(4, 128, 128, 3)), dtype)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        if name == "huber_loss":
+            loss = ctf.huber_loss(z[..., 0], tf.zeros_like(z[..., 0]))
+        else:
+            labels = tf.constant(rng.integers(0, 3, size=(4, 128, 128)), tf.uint8)
+            loss = getattr(ctf, name)(z, labels)
+    gradient = tape.gradient(loss, z)
+    assert loss.dtype == dtype and gradient.dtype == dtype
+    assert np.isfinite(float(loss)) and float(loss) > 0
+    assert np.all(np.isfinite(f64(gradient))) and np.any(f64(gradient) != 0)
+
+
+def test_float16_focal_gradient_is_finite_at_logits_of_60000():
+    z = tf.constant([[6e4, -6e4], [-6e4, 6e4]], tf.float16)
+    with tf.GradientTape() as tape:
+        tape.watch(z)
+        loss = ctf.focal_loss(z, tf.constant([0, 0]))
+    np.testing.assert_array_equal(f64(tape.gradient(loss, z)), [[0.0, 0.0], [-0.5, 0.5]])
+
+
+@pytest.mark.parametrize("dtype", [tf.uint8, tf.int8, tf.int16, tf.int32])
+def test_mask_dtypes_are_accepted_as_labels(dtype):
+    z, y = np.random.default_rng(1).normal(size=(2, 3, 4)), np.array([[0, 1, 3], [2, 2, 1]])
+    expected = float(reference.softmax_cross_entropy(z, y))
+    assert float(ctf.softmax_cross_entropy(tf.constant(z), tf.constant(y, dtype))) == (
+        pytest.approx(expected, rel=1e-12)
+    )
+
+
+def test_uint8_mask_with_void_label_255_is_ignored():
+    z, y = np.random.default_rng(2).normal(size=(2, 3, 4)), np.array([[0, 255, 3], [2, 255, 1]])
+    loss = ctf.softmax_cross_entropy(tf.constant(z), tf.constant(y, tf.uint8), ignore_index=255)
+    expected = reference.softmax_cross_entropy(z, y, ignore_index=255)
+    assert float(loss) == pytest.approx(float(expected), rel=1e-12)
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_zero_classes_and_0d_logits_blame_logits_whatever_validate_says(validate):
+    for z, y in [(np.zeros((3, 0)), np.zeros(3, np.int64)), (np.float64(0.5), np.int64(0))]:
+        with pytest.raises(ValueError, match=r"^logits: expected"):
+            ctf.softmax_cross_entropy(z, y, validate=validate)
+
+
+KERAS_CONSTRUCTOR_MISTAKES = [
+    ("FocalLoss", {"gamma": -1.0}, "gamma"),
+    ("FocalLoss", {"alpha": -0.5}, "alpha"),
+    ("FocalLoss", {"alpha": [1.0, float("nan"), 1.0]}, "alpha"),
+    ("SoftmaxCrossEntropy", {"class_weight": [1.0, -1.0, 1.0]}, "class_weight"),
+    ("SoftmaxCrossEntropy", {"class_weight": [[1.0, 1.0, 1.0]]}, "class_weight"),
+    ("SoftmaxCrossEntropy", {"class_weight": {-1: 2.0}}, "class_weight"),
+    ("SoftmaxCrossEntropy", {"class_weight": {0: -2.0}}, "class_weight"),
+    ("SoftmaxCrossEntropy", {"class_weight": [1.0, float("nan"), 1.0]}, "class_weight"),
+    ("SoftmaxCrossEntropy", {"label_smoothing": 1.5}, "label_smoothing"),
+    ("SoftmaxCrossEntropy", {"ignore_index": 1.5}, "ignore_index"),
+    ("SoftmaxCrossEntropy", {"smoothing_weight": "class"}, "smoothing_weight"),
+    ("CostSensitiveCrossEntropy", {"cost_matrix": np.ones((3, 2))}, "cost_matrix"),
+    ("CostSensitiveCrossEntropy", {"cost_matrix": -np.ones((3, 3))}, "cost_matrix"),
+    ("SigmoidCrossEntropy", {"pos_weight": -1.0}, "pos_weight"),
+    ("SigmoidCrossEntropy", {"label_smoothing": -0.1}, "label_smoothing"),
+    ("SigmoidFocalLoss", {"alpha": 2.0}, "alpha"),
+    ("HuberLoss", {"delta": 0.0}, "delta"),
+    ("DiceLoss", {"smooth": -1.0}, "smooth"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "argument"),
+    KERAS_CONSTRUCTOR_MISTAKES,
+    ids=[f"{n}-{a}-{i}" for i, (n, _, a) in enumerate(KERAS_CONSTRUCTOR_MISTAKES)],
+)
+def test_keras_loss_checks_its_arguments_when_constructed(name, kwargs, argument):
+    with pytest.raises((ValueError, TypeError), match=f"^{argument}: expected .*, got "):
+        getattr(ctf, name)(**kwargs)
+
+
+def test_a_nan_class_weight_fails_before_an_xla_fit_where_graph_checks_are_dropped(rng):
+    x = rng.normal(size=(8, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=8)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    with pytest.raises(ValueError, match=r"^class_weight: expected"):
+        model.compile(
+            optimizer="sgd",
+            loss=ctf.SoftmaxCrossEntropy(class_weight=[1.0, float("nan"), 1.0]),
+            jit_compile=True,
+        )
+        model.fit(x, y, epochs=1, verbose=0)
+    assert getattr(model, "optimizer", None) is None  # never compiled, never trained
+
+
+def test_keras_sparse_categorical_ignore_class_divides_by_the_kept_count(rng):
+    """Keras 3 masks the ignored elements and its sum_over_batch_size divides by the rest."""
+    z = rng.normal(size=(2, 5, 3))
+    y = rng.integers(0, 3, size=(2, 5))
+    y[0, :3] = 255
+    native = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)
+    ours = ctf.softmax_cross_entropy(z, y, ignore_index=255)
+    kept = float(reference.softmax_cross_entropy(z, y, ignore_index=255, reduction="sum")) / 7
+    assert float(native(y, z)) == pytest.approx(float(ours), rel=1e-6)
+    assert float(ours) == pytest.approx(kept, rel=1e-12)
+    loss = ctf.SoftmaxCrossEntropy(ignore_index=255)
+    assert float(loss(y, z)) == pytest.approx(float(native(y, z)), rel=1e-6)
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.3, 1.0])
+def test_label_smoothing_equals_keras_categorical_and_binary_crossentropy(rng, eps):
+    z = rng.normal(size=(6, 4))
+    y = rng.integers(0, 4, size=6)
+    native = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=eps)
+    ours = ctf.softmax_cross_entropy(z, y, label_smoothing=eps)
+    assert float(native(np.eye(4)[y], z)) == pytest.approx(float(ours), rel=1e-6)
+    t = (rng.random(size=(6, 4)) < 0.4).astype(np.float64)
+    native = keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=eps)
+    ours = ctf.sigmoid_cross_entropy(z, t, label_smoothing=eps)
+    assert float(native(t, z)) == pytest.approx(float(ours), rel=1e-6)
+    keras_class = ctf.SigmoidCrossEntropy(label_smoothing=eps)
+    assert float(keras_class(t, z)) == pytest.approx(float(native(t, z)), rel=1e-6)

@@ -316,3 +316,48 @@ def test_a_theano_that_cannot_load_gives_an_import_error_saying_what_to_install(
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("ImportError: companion.theano could not import Theano-PyMC"), last
     assert "pip install --no-build-isolation Theano-PyMC==1.1.2" in last
+
+
+# ----------------------------------------------------------------------------- issue 8 pins
+
+
+@pytest.mark.parametrize("name", ["softmax_cross_entropy", "focal_loss", "huber_loss"])
+def test_float16_mean_over_a_4x128x128_mask_is_finite_and_float16(name):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4, 128, 128, 3)).astype("float16")
+    if name == "huber_loss":
+        first = T.TensorType("float16", (False,) * 3)("prediction")
+        rest, value = (np.zeros((4, 128, 128), "float16"),), logits[..., 0]
+    else:
+        first = T.TensorType("float16", (False,) * 4)("logits")
+        rest, value = (rng.integers(0, 3, size=(4, 128, 128)).astype("uint8"),), logits
+    loss, grad = compile_loss_and_grad(getattr(ct, name), first, *rest)(value)
+    # The loss comes back as float16; the compiled gradient may be float32 (Theano's rewrites
+    # drop the cast back), but it is the float32 gradient either way.
+    assert loss.dtype == np.float16
+    assert np.isfinite(loss) and loss > 0
+    assert np.all(np.isfinite(grad)) and np.any(grad != 0)
+
+
+def test_float16_focal_gradient_is_finite_at_logits_of_60000():
+    first = T.TensorType("float16", (False, False))("logits")
+    f = compile_loss_and_grad(ct.focal_loss, first, np.array([0, 0]))
+    _, grad = f(np.array([[6e4, -6e4], [-6e4, 6e4]], "float16"))
+    np.testing.assert_array_equal(grad, [[0.0, 0.0], [-0.5, 0.5]])
+
+
+def test_symbolic_labels_with_ignore_index_compute_the_reference():
+    rng = np.random.default_rng(4)
+    z, y = rng.normal(size=(6, 3)), np.array([0, 255, 2, 1, 255, 2])
+    labels = T.lvector("labels")
+    loss = ct.softmax_cross_entropy(z, labels, ignore_index=255, class_weight=[1.0, 2.0, 0.5])
+    value = theano.function([labels], loss)(y)
+    expected = reference.softmax_cross_entropy(z, y, ignore_index=255, class_weight=[1.0, 2.0, 0.5])
+    np.testing.assert_allclose(value, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("validate", [True, False])
+def test_zero_classes_and_0d_logits_blame_logits_whatever_validate_says(validate):
+    for z, y in [(np.zeros((3, 0)), np.zeros(3, np.int64)), (np.array(0.5), np.array(0))]:
+        with pytest.raises(ValueError, match=r"^logits: expected"):
+            ct.softmax_cross_entropy(z, y, validate=validate)
