@@ -562,16 +562,18 @@ def logit_adjusted_cross_entropy(
     check_reduction(reduction)
     tau = check_number("tau", tau, low=0.0)
     x = _check_logits(logits)
-    log_prior = _log_prior(class_prior, x.shape[1], x, validate)
-    shift = _along_axis(x.dtype.type(tau) * log_prior, x.ndim, 1)
-    return softmax_cross_entropy(
-        logits + shift,
+    wide, wide_x = _working(logits, x)  # the shift is rounded in float32, not in half
+    log_prior = _log_prior(class_prior, wide_x.shape[1], wide_x, validate)
+    shift = _along_axis(wide_x.dtype.type(tau) * log_prior, wide_x.ndim, 1)
+    loss = softmax_cross_entropy(
+        wide + shift,
         labels,
         class_weight=class_weight,
         sample_weight=sample_weight,
         reduction=reduction,
         validate=validate,
     )
+    return _restore(loss, x)
 
 
 def sigmoid_cross_entropy(

@@ -604,8 +604,11 @@ def logit_adjusted_cross_entropy(
     check_reduction(reduction)
     tau = check_number("tau", tau, low=0.0)
     logits = _floating("logits", logits)
+    dtype = logits.dtype
+    if dtype in (tf.float16, tf.bfloat16):  # the shift is rounded in float32, not in half
+        logits = tf.cast(logits, tf.float32)
     log_prior = _log_prior(class_prior, _num_classes(logits), logits, validate)
-    return softmax_cross_entropy(
+    loss = softmax_cross_entropy(
         logits + tf.cast(tau, logits.dtype) * log_prior,
         labels,
         class_weight=class_weight,
@@ -613,6 +616,7 @@ def logit_adjusted_cross_entropy(
         reduction=reduction,
         validate=validate,
     )
+    return tf.cast(loss, dtype)
 
 
 @_not_converted
