@@ -68,6 +68,28 @@ def _integer_labels(labels, name="labels"):
     return array.astype(np.int64)
 
 
+def _class_counts(labels, n_classes, why):
+    """How many elements of ``labels`` fall in each of ``n_classes`` classes (float64); every
+    class must occur, since a class that never occurs ``why``."""
+    array = _integer_labels(labels)
+    if n_classes is None:
+        n_classes = int(array.max()) + 1
+    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
+        fail(TypeError, "n_classes", "an integer", type(n_classes).__name__)
+    if n_classes < 1 or array.max() >= n_classes:
+        fail(ValueError, "n_classes", f"an integer > max(labels) = {int(array.max())}", n_classes)
+    counts = np.bincount(array.ravel(), minlength=n_classes).astype(np.float64)
+    if np.any(counts == 0):
+        missing = np.flatnonzero(counts == 0).tolist()
+        fail(
+            ValueError,
+            "labels",
+            f"every class in [0, {n_classes}) at least once (a class that never occurs {why})",
+            f"no element of class {missing}",
+        )
+    return counts
+
+
 def class_weight(labels, n_classes=None, *, method="balanced", beta=0.999):
     r"""One weight per class, computed from how often each class occurs in ``labels``.
 
@@ -104,23 +126,8 @@ def class_weight(labels, n_classes=None, *, method="balanced", beta=0.999):
     beta = check_number("beta", beta, low=0.0, high=1.0)
     if beta == 1.0:
         fail(ValueError, "beta", "a number in [0, 1)", beta)
-    array = _integer_labels(labels)
-    if n_classes is None:
-        n_classes = int(array.max()) + 1
-    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
-        fail(TypeError, "n_classes", "an integer", type(n_classes).__name__)
-    if n_classes < 1 or array.max() >= n_classes:
-        fail(ValueError, "n_classes", f"an integer > max(labels) = {int(array.max())}", n_classes)
-    counts = np.bincount(array.ravel(), minlength=n_classes).astype(np.float64)
-    if np.any(counts == 0):
-        missing = np.flatnonzero(counts == 0).tolist()
-        fail(
-            ValueError,
-            "labels",
-            f"every class in [0, {n_classes}) at least once "
-            "(a class that never occurs has no finite weight)",
-            f"no element of class {missing}",
-        )
+    counts = _class_counts(labels, n_classes, "has no finite weight")
+    n_classes = counts.size
     if method == "balanced":
         return counts.sum() / (n_classes * counts)
     if method == "inverse_frequency":
@@ -343,23 +350,7 @@ def class_prior(labels, n_classes=None):
     References:
       Menon et al., "Long-tail learning via logit adjustment", ICLR 2021.
     """
-    array = _integer_labels(labels)
-    if n_classes is None:
-        n_classes = int(array.max()) + 1
-    if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral):
-        fail(TypeError, "n_classes", "an integer", type(n_classes).__name__)
-    if n_classes < 1 or array.max() >= n_classes:
-        fail(ValueError, "n_classes", f"an integer > max(labels) = {int(array.max())}", n_classes)
-    counts = np.bincount(array.ravel(), minlength=n_classes).astype(np.float64)
-    if np.any(counts == 0):
-        missing = np.flatnonzero(counts == 0).tolist()
-        fail(
-            ValueError,
-            "labels",
-            f"every class in [0, {n_classes}) at least once "
-            "(a class that never occurs has prior 0 and no finite log-prior)",
-            f"no element of class {missing}",
-        )
+    counts = _class_counts(labels, n_classes, "has prior 0 and no finite log-prior")
     return counts / counts.sum()
 
 
