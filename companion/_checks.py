@@ -190,3 +190,27 @@ def check_some_kept(count: int, total: int, ignore_index: int, reduction: str) -
             f"for reduction={reduction!r}",
             f"all {total} ignored",
         )
+
+
+BATCH_REDUCTIONS = ("none", "sum", "mean")
+
+
+def check_batch_reduction(reduction: object) -> str:
+    """The reductions of a loss of the whole batch (soft precision, soft F1): one value per
+    column, with no per-element weights for ``"weighted_mean"`` to divide by."""
+    if not isinstance(reduction, str):
+        fail(TypeError, "reduction", f"one of {BATCH_REDUCTIONS}", f"{type(reduction).__name__}")
+    if reduction not in BATCH_REDUCTIONS:
+        fail(
+            ValueError,
+            "reduction",
+            f"one of {BATCH_REDUCTIONS} (a loss of the whole batch has no element weights "
+            "for 'weighted_mean' to divide by)",
+            repr(reduction),
+        )
+    return reduction
+
+
+def check_smooth(smooth: object) -> float:
+    """``smooth > 0`` and finite, so that a ratio of sums is never 0/0 and always finite."""
+    return check_number("smooth", smooth, low=0.0, low_open=True)

@@ -49,6 +49,7 @@ from array_api_compat import device as _device
 
 from companion._checks import (
     broadcast_shape,
+    check_batch_reduction,
     check_class_axis,
     check_ignore_index,
     check_label_range,
@@ -58,6 +59,7 @@ from companion._checks import (
     check_positive_sum,
     check_prior_values,
     check_reduction,
+    check_smooth,
     check_smoothing_weight,
     check_some_kept,
     check_unit_interval,
@@ -76,6 +78,8 @@ __all__ = [
     "logit_adjustment",
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
+    "soft_f1_loss",
+    "soft_precision_loss",
     "softmax_cross_entropy",
 ]
 
@@ -889,6 +893,119 @@ def dice_loss(
     total = xp.sum(p, axis=axes) + xp.sum(t, axis=axes)
     loss = 1 - (2 * overlap + smooth) / (total + smooth)
     return _restore(xp, _reduce(xp, loss, None, reduction, validate), probabilities)
+
+
+def _soft_counts(logits, targets, sample_weight, validate):
+    r"""The namespace and the expected counts TP, PP, AP, one per column (summed over axis 0).
+
+    ``p = sigmoid(logits)`` is :math:`e^{-\operatorname{softplus}(-z)}`, finite with a finite
+    gradient for every finite logit.
+    """
+    xp, x = _check_logits("logits", logits, class_axis=False)
+    if x.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension (the batch axis)", "a 0-d array")
+    t = _check_targets(xp, targets, x, validate)
+    p = xp.exp(-_softplus(xp, -x))
+    if sample_weight is not None:
+        w = _sample_weight(xp, sample_weight, x.shape, x, validate, what="targets")
+        p_weighted, t_weighted = w * p, w * t
+    else:
+        p_weighted, t_weighted = p, t
+    return xp, (
+        xp.sum(p_weighted * t, axis=0),
+        xp.sum(p_weighted, axis=0),
+        xp.sum(t_weighted, axis=0),
+    )
+
+
+def soft_precision_loss(
+    logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean", validate=True
+):
+    r"""One minus the soft precision of the batch, one value per column.
+
+    .. math::
+
+        \ell_c = 1 - \frac{TP_c + s}{PP_c + s}, \qquad
+        TP_c = \sum_i w_i\, p_{i,c}\, t_{i,c}, \quad PP_c = \sum_i w_i\, p_{i,c}
+
+    with :math:`p = \sigma(z)`, :math:`s` = ``smooth`` and the sums over the batch axis (axis 0)
+    only: every element of ``targets.shape[1:]`` is a column (a label of a multi-label problem, a
+    pixel). The counts are expected counts under the predicted probabilities, which makes the
+    precision :math:`TP / (TP + FP)` differentiable. The loss is **non-decomposable**: its value
+    on a batch is not a sum of per-sample terms but depends on the whole batch, so the batch
+    size (and, under data parallelism, summing the counts over the devices) changes it.
+
+    Args:
+      logits: ``[batch]`` or ``[batch, d1, ...]`` real floating array, one sigmoid per element.
+      targets: same shape, values in ``[0, 1]``.
+      sample_weight: non-negative weights broadcastable to ``targets.shape`` after trailing
+        axes of size one are added (``[batch]`` weighs samples).
+      smooth: a finite number ``> 0``; the loss is then always finite.
+      reduction: ``"none"`` (shape ``targets.shape[1:]``, 0-d for ``[batch]``), ``"sum"`` or
+        ``"mean"`` over the columns. ``"weighted_mean"`` is refused: there are no element
+        weights to divide by.
+      validate: check target ranges and weight values (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> z, t = np.array([0.0, 0.0, 0.0]), np.array([1.0, 0.0, 0.0])
+      >>> round(float(soft_precision_loss(z, t, smooth=1e-6)), 4)  # 1 - 0.5 / 1.5
+      0.6667
+
+    References:
+      A differentiable surrogate of precision built from expected counts, as the soft Dice of
+      Milletari, Navab & Ahmadi, "V-Net", 3DV 2016, is of F1.
+    """
+    check_batch_reduction(reduction)
+    smooth = check_smooth(smooth)
+    xp, (tp, pp, _) = _soft_counts(logits, targets, sample_weight, validate)
+    loss = 1 - (tp + smooth) / (pp + smooth)
+    return _restore(xp, _reduce(xp, loss, None, reduction, validate), logits)
+
+
+def soft_f1_loss(
+    logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean", validate=True
+):
+    r"""One minus the soft F1 score of the batch, one value per column (the batch's soft Dice).
+
+    .. math::
+
+        \ell_c = 1 - \frac{2\,TP_c + s}{PP_c + AP_c + s}, \qquad
+        TP_c = \sum_i w_i\, p_{i,c}\, t_{i,c}, \quad PP_c = \sum_i w_i\, p_{i,c}, \quad
+        AP_c = \sum_i w_i\, t_{i,c}
+
+    with :math:`p = \sigma(z)`, :math:`s` = ``smooth`` and the sums over the batch axis (axis 0)
+    only. :math:`F_1 = 2TP / (2TP + FP + FN) = 2TP / (PP + AP)`, with expected counts in place of
+    counts: this is the soft Dice coefficient of Milletari et al. (2016) taken over the batch
+    rather than over one sample, so it equals :func:`dice_loss` of the batch seen as one sample.
+    The loss is **non-decomposable**: its value on a batch depends on the whole batch, so the
+    batch size (and, under data parallelism, summing the counts over the devices) changes it.
+
+    Args:
+      logits: ``[batch]`` or ``[batch, d1, ...]`` real floating array, one sigmoid per element.
+      targets: same shape, values in ``[0, 1]``.
+      sample_weight: non-negative weights broadcastable to ``targets.shape`` after trailing
+        axes of size one are added (``[batch]`` weighs samples).
+      smooth: a finite number ``> 0``; the loss is then always finite.
+      reduction: ``"none"`` (shape ``targets.shape[1:]``, 0-d for ``[batch]``), ``"sum"`` or
+        ``"mean"`` over the columns. ``"weighted_mean"`` is refused.
+      validate: check target ranges and weight values (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> z, t = np.array([0.0, 0.0, 0.0]), np.array([1.0, 0.0, 0.0])
+      >>> round(float(soft_f1_loss(z, t, smooth=1e-6)), 4)  # 1 - 2 * 0.5 / (1.5 + 1)
+      0.6
+
+    References:
+      Milletari, Navab & Ahmadi, "V-Net: Fully Convolutional Neural Networks for Volumetric
+      Medical Image Segmentation", 3DV 2016 (the soft Dice, i.e. soft F1, form).
+    """
+    check_batch_reduction(reduction)
+    smooth = check_smooth(smooth)
+    xp, (tp, pp, ap) = _soft_counts(logits, targets, sample_weight, validate)
+    loss = 1 - (2 * tp + smooth) / (pp + ap + smooth)
+    return _restore(xp, _reduce(xp, loss, None, reduction, validate), logits)
 
 
 def cost_sensitive_cross_entropy(

@@ -374,4 +374,107 @@ CASES += [
     ),
 ]
 
+
+# The losses of the whole batch: soft precision on [batch, labels] logits, soft F1 on [batch].
+PRECISION, F1 = "soft_precision_loss", "soft_f1_loss"
+SOFT = (LOGITS, TARGETS)
+SOFT_1D = (LOGITS[:, 0], TARGETS[:, 0])
+CASES += [
+    ("soft-smooth-zero", PRECISION, SOFT, {"smooth": 0.0}, ValueError, "smooth"),
+    ("soft-smooth-negative", F1, SOFT_1D, {"smooth": -1.0}, ValueError, "smooth"),
+    ("soft-smooth-inf", F1, SOFT, {"smooth": float("inf")}, ValueError, "smooth"),
+    ("soft-smooth-nan", PRECISION, SOFT_1D, {"smooth": float("nan")}, ValueError, "smooth"),
+    ("soft-smooth-string", F1, SOFT, {"smooth": "1"}, TypeError, "smooth"),
+    ("soft-smooth-bool", PRECISION, SOFT, {"smooth": True}, TypeError, "smooth"),
+    (
+        "soft-precision-weighted-mean",
+        PRECISION,
+        SOFT,
+        {"reduction": "weighted_mean"},
+        ValueError,
+        "reduction",
+    ),
+    ("soft-f1-weighted-mean", F1, SOFT_1D, {"reduction": "weighted_mean"}, ValueError, "reduction"),
+    ("soft-reduction-unknown", F1, SOFT, {"reduction": "avg"}, ValueError, "reduction"),
+    ("soft-reduction-not-a-string", PRECISION, SOFT, {"reduction": None}, TypeError, "reduction"),
+    ("soft-targets-above-one", PRECISION, (LOGITS, TARGETS + 1), {}, ValueError, "targets"),
+    ("soft-targets-negative", F1, (LOGITS, TARGETS - 1), {}, ValueError, "targets"),
+    (
+        "soft-targets-nan",
+        F1,
+        (LOGITS, np.where(TARGETS > 0, np.nan, 0.0)),
+        {},
+        ValueError,
+        "targets",
+    ),
+    ("soft-targets-shape", F1, (LOGITS, TARGETS[:, :2]), {}, ValueError, "targets"),
+    (
+        "soft-targets-shape-without-validation",
+        PRECISION,
+        (LOGITS, TARGETS[:5]),
+        {"validate": False},
+        ValueError,
+        "targets",
+    ),
+    ("soft-logits-int", PRECISION, (LABELS, TARGETS[:, 0]), {}, TypeError, "logits"),
+    (
+        "soft-logits-0d-without-validation",
+        F1,
+        (np.array(0.5), np.array(1.0)),
+        {"validate": False},
+        ValueError,
+        "logits",
+    ),
+    ("soft-empty-batch", F1, (LOGITS[:0], TARGETS[:0]), {}, ValueError, "targets"),
+    ("soft-empty-batch-1d", PRECISION, (LOGITS[:0, 0], TARGETS[:0, 0]), {}, ValueError, "targets"),
+    (
+        "soft-sample-weight-negative",
+        PRECISION,
+        SOFT,
+        {"sample_weight": -np.ones(6)},
+        ValueError,
+        "sample_weight",
+    ),
+    (
+        "soft-sample-weight-nan",
+        F1,
+        SOFT_1D,
+        {"sample_weight": np.full(6, np.nan)},
+        ValueError,
+        "sample_weight",
+    ),
+    (
+        "soft-sample-weight-inf",
+        F1,
+        SOFT,
+        {"sample_weight": np.full(6, np.inf)},
+        ValueError,
+        "sample_weight",
+    ),
+    (
+        "soft-sample-weight-broadcast",
+        F1,
+        SOFT,
+        {"sample_weight": np.ones(4)},
+        ValueError,
+        "sample_weight",
+    ),
+    (
+        "soft-sample-weight-broadcast-without-validation",
+        PRECISION,
+        SOFT_1D,
+        {"sample_weight": np.ones(4), "validate": False},
+        ValueError,
+        "sample_weight",
+    ),
+    (
+        "soft-sample-weight-too-many-axes",
+        PRECISION,
+        SOFT_1D,
+        {"sample_weight": np.ones((6, 1))},
+        ValueError,
+        "sample_weight",
+    ),
+]
+
 IDS = [case[0] for case in CASES]

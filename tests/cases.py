@@ -1,6 +1,7 @@
 """Inputs for every loss of the contract, shared by the value, gradient and property tests."""
 
 import numpy as np
+import pytest
 
 from companion._checks import REDUCTIONS
 
@@ -15,7 +16,31 @@ LOSSES = (
     "dice_loss",
     "cost_sensitive_cross_entropy",
     "logit_adjusted_cross_entropy",
+    "soft_precision_loss",
+    "soft_f1_loss",
 )
+# Losses of the whole batch (one value per column, summed over axis 0): they have no element
+# weights, so they refuse reduction="weighted_mean" and the tests skip it for them.
+BATCH_LOSSES = ("soft_precision_loss", "soft_f1_loss")
+
+
+def unsupported_reduction(name, reduction):
+    """Why ``name`` does not take ``reduction`` (a skip reason), or ``None`` if it does."""
+    if name in BATCH_LOSSES and reduction == "weighted_mean":
+        return f"{name} refuses reduction='weighted_mean' (a loss of the whole batch)"
+    return None
+
+
+def skip_unsupported_reduction(name, reduction):
+    """``pytest.skip`` a test of ``name`` with a ``reduction`` it refuses."""
+    reason = unsupported_reduction(name, reduction)
+    if reason:
+        pytest.skip(reason)
+
+
+def reductions_of(name, reductions=REDUCTIONS):
+    """The reductions among ``reductions`` that ``name`` takes."""
+    return tuple(r for r in reductions if unsupported_reduction(name, r) is None)
 
 
 def make_case(name, rng, shape, *, saturated=False, weighted=True):
@@ -80,6 +105,14 @@ def make_case(name, rng, shape, *, saturated=False, weighted=True):
             "sample_weight": per_sample,
         }
         return (logits, labels), kwargs
+    if name in BATCH_LOSSES:
+        # Soft precision on [batch] logits (a 0-d loss per column); soft F1 on [batch, ..., K].
+        z = logits[..., 0] if name == "soft_precision_loss" else logits
+        targets = (rng.random(z.shape) < 0.3).astype(np.float64)
+        if not saturated:
+            targets.flat[::3] = rng.random(targets.flat[::3].shape)  # probabilities too
+        kwargs = {"sample_weight": per_sample, "smooth": 0.5} if weighted else {}
+        return (z, targets), kwargs
     raise ValueError(name)
 
 
@@ -150,6 +183,7 @@ HALF_SHAPE = (4, 128, 128)
 
 
 __all__ = [
+    "BATCH_LOSSES",
     "HALF_DTYPES",
     "HALF_SHAPE",
     "LABEL_SHAPES",
@@ -160,4 +194,7 @@ __all__ = [
     "VARIANT_CASES",
     "make_case",
     "make_variant_case",
+    "reductions_of",
+    "skip_unsupported_reduction",
+    "unsupported_reduction",
 ]

@@ -192,3 +192,21 @@ def logit_adjusted_cross_entropy(
         sample_weight=sample_weight,
         reduction=reduction,
     )
+
+
+def soft_counts(logits, targets, sample_weight):
+    """Expected true, predicted and actual positives of each column, summed over axis 0."""
+    p = expit(logits)
+    w = np.ones_like(targets) if sample_weight is None else per_sample(sample_weight, targets.shape)
+    w = np.broadcast_to(w, targets.shape)
+    return (w * p * targets).sum(axis=0), (w * p).sum(axis=0), (w * targets).sum(axis=0)
+
+
+def soft_precision_loss(logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean"):
+    tp, pp, _ = soft_counts(logits, targets, sample_weight)
+    return reduce(1 - (tp + smooth) / (pp + smooth), None, reduction)
+
+
+def soft_f1_loss(logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean"):
+    tp, pp, ap = soft_counts(logits, targets, sample_weight)
+    return reduce(1 - (2 * tp + smooth) / (pp + ap + smooth), None, reduction)

@@ -113,3 +113,25 @@ def test_ignored_and_smoothed_softmax_losses_are_finite_with_finite_gradients(lo
             ),
         ):
             _finite_loss_and_gradient(call, logits)
+
+
+@settings(max_examples=60, deadline=None)
+@given(logits=LOGITS, data=st.data())
+def test_soft_precision_and_f1_are_finite_with_finite_gradients(logits, data):
+    # Any mix of targets, all-negative columns included, and any non-negative weights (all zero
+    # too): smooth > 0 keeps every ratio finite, however small.
+    targets = torch.tensor(
+        data.draw(arrays(np.float32, logits.shape, elements=st.sampled_from([0.0, 1.0, 0.25])))
+    )
+    weight = data.draw(
+        arrays(np.float32, logits.shape[:1], elements=st.sampled_from([0.0, 0.5, 1.0, 1e3]))
+    )
+    smooth = data.draw(st.sampled_from([1e-6, 1.0]))
+    for name in ("soft_precision_loss", "soft_f1_loss"):
+        for reduction in ("none", "sum", "mean"):
+            _finite_loss_and_gradient(
+                lambda x, n=name, r=reduction: getattr(reference, n)(
+                    x, targets, sample_weight=weight, smooth=smooth, reduction=r
+                ).sum(),
+                logits,
+            )

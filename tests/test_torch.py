@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from cases import LOSSES, NUM_CLASSES, REDUCTIONS
+from cases import LOSSES, NUM_CLASSES, REDUCTIONS, reductions_of, skip_unsupported_reduction
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -57,6 +57,8 @@ def make_inputs(name, shape=(6, NUM_CLASSES, 3), dtype=torch.float64):
         prior = torch.rand(k, generator=g, dtype=torch.float64) + 1e-3
         kwargs = {"class_prior": prior, "tau": 1.5, "class_weight": per_class}
         return (logits, labels), {**kwargs, "sample_weight": per_sample}
+    if name in ("soft_precision_loss", "soft_f1_loss"):
+        return (logits, targets), {"sample_weight": per_sample, "smooth": 0.5}
     raise ValueError(name)
 
 
@@ -497,6 +499,7 @@ def on_meta(name):
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name", LOSSES)
 def test_validate_false_never_reads_values_on_the_host(name, reduction):
+    skip_unsupported_reduction(name, reduction)
     # Reading a meta tensor (.item(), bool(), .tolist(), nonzero) raises: it has no data.
     args, kwargs = on_meta(name)
     first = args[0].requires_grad_(True)
@@ -543,7 +546,7 @@ def ops_run_by(name, **options):
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_validate_false_runs_no_syncing_operator_on_the_cpu(name):
-    for reduction in REDUCTIONS:
+    for reduction in reductions_of(name):
         assert not ops_run_by(name, reduction=reduction, validate=False) & SYNCING_OPS
 
 
@@ -651,8 +654,11 @@ MODULES = {
     "logit_adjusted_cross_entropy": lambda kw: losses.LogitAdjustedCrossEntropy(
         kw["class_prior"], tau=kw["tau"], class_weight=kw["class_weight"], reduction="sum"
     ),
+    "soft_precision_loss": lambda kw: losses.SoftPrecisionLoss(smooth=kw["smooth"]),
+    "soft_f1_loss": lambda kw: losses.SoftF1Loss(smooth=kw["smooth"], reduction="none"),
 }
 MODULE_REDUCTION = {
+    "soft_f1_loss": "none",
     "softmax_cross_entropy": "weighted_mean",
     "sigmoid_cross_entropy": "sum",
     "huber_loss": "none",
@@ -810,7 +816,7 @@ def test_cuda_with_validate_false_never_synchronises(name):
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
-        for reduction in REDUCTIONS:
+        for reduction in reductions_of(name):
             loss = getattr(losses, name)(
                 first, *args[1:], **kwargs, reduction=reduction, validate=False
             )
