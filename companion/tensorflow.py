@@ -42,6 +42,7 @@ import numpy as np
 
 from companion._checks import (
     broadcast_shape,
+    check_batch_reduction,
     check_class_axis,
     check_ignore_index,
     check_label_range,
@@ -51,6 +52,7 @@ from companion._checks import (
     check_positive_sum,
     check_prior_values,
     check_reduction,
+    check_smooth,
     check_smoothing_weight,
     check_some_kept,
     check_unit_interval,
@@ -95,6 +97,8 @@ __all__ = [
     "LogitAdjustedCrossEntropy",
     "SigmoidCrossEntropy",
     "SigmoidFocalLoss",
+    "SoftF1Loss",
+    "SoftPrecisionLoss",
     "SoftmaxCrossEntropy",
     "cost_sensitive_cross_entropy",
     "dice_loss",
@@ -104,6 +108,8 @@ __all__ = [
     "logit_adjusted_cross_entropy",
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
+    "soft_f1_loss",
+    "soft_precision_loss",
     "softmax_cross_entropy",
 ]
 
@@ -940,6 +946,116 @@ def dice_loss(
     return _restore(_reduce(loss, None, reduction, validate), given)
 
 
+def _soft_counts(logits, targets, sample_weight, validate):
+    """The logits as given and the expected counts TP, PP, AP per column (summed over axis 0)."""
+    given = _floating("logits", logits)
+    if given.shape.rank == 0:
+        fail(ValueError, "logits", "at least one dimension (the batch axis)", "a 0-d array")
+    x = _working(given)
+    t = _check_targets(targets, x, validate)
+    p = tf.math.sigmoid(x)  # finite, with a finite gradient, for every finite logit
+    if sample_weight is not None:
+        w = _sample_weight(sample_weight, x, x, validate, what="targets")
+        p_weighted, t_weighted = p * w, t * w
+    else:
+        p_weighted, t_weighted = p, t
+    counts = (
+        tf.reduce_sum(p_weighted * t, axis=0),
+        tf.reduce_sum(p_weighted, axis=0),
+        tf.reduce_sum(t_weighted, axis=0),
+    )
+    return given, counts
+
+
+@_not_converted
+def soft_precision_loss(
+    logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean", validate=True
+):
+    r"""One minus the soft precision of the batch, one value per column.
+
+    .. math::
+
+        \ell_c = 1 - \frac{TP_c + s}{PP_c + s}, \qquad
+        TP_c = \sum_i w_i\, p_{i,c}\, t_{i,c}, \quad PP_c = \sum_i w_i\, p_{i,c}
+
+    with :math:`p = \sigma(z)`, :math:`s` = ``smooth`` and the sums over the batch axis (axis 0)
+    only: every element of ``targets.shape[1:]`` is a column. The counts are expected counts
+    under the predicted probabilities, a differentiable surrogate of :math:`TP / (TP + FP)`. The
+    loss is **non-decomposable**: its value on a batch depends on the whole batch, so the batch
+    size matters (and a batch split over several replicas has another loss on each).
+
+    Args:
+      logits: ``[batch]`` or ``[batch, d1, ...]`` real floating array, one sigmoid per element.
+      targets: same shape, values in ``[0, 1]``.
+      sample_weight: non-negative weights broadcastable to ``targets.shape`` after trailing
+        axes of size one are added (``[batch]`` weighs samples).
+      smooth: a finite number ``> 0``; the loss is then always finite.
+      reduction: ``"none"`` (shape ``targets.shape[1:]``), ``"sum"`` or ``"mean"`` over the
+        columns. ``"weighted_mean"`` is refused: there are no element weights to divide by.
+      validate: check target ranges and weight values (see the module docstring).
+
+    Example:
+      >>> import tensorflow as tf
+      >>> z, t = tf.zeros(3), tf.constant([1.0, 0.0, 0.0])
+      >>> round(float(soft_precision_loss(z, t, smooth=1e-6)), 4)  # 1 - 0.5 / 1.5
+      0.6667
+
+    References:
+      A surrogate of precision from expected counts, as the soft Dice of Milletari, Navab &
+      Ahmadi, "V-Net", 3DV 2016, is of F1.
+    """
+    check_batch_reduction(reduction)
+    smooth = check_smooth(smooth)
+    given, (tp, pp, _) = _soft_counts(logits, targets, sample_weight, validate)
+    loss = 1 - (tp + smooth) / (pp + smooth)
+    return _restore(_reduce(loss, None, reduction, validate), given)
+
+
+@_not_converted
+def soft_f1_loss(
+    logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean", validate=True
+):
+    r"""One minus the soft F1 score of the batch, one value per column (the batch's soft Dice).
+
+    .. math::
+
+        \ell_c = 1 - \frac{2\,TP_c + s}{PP_c + AP_c + s}, \qquad
+        TP_c = \sum_i w_i\, p_{i,c}\, t_{i,c}, \quad PP_c = \sum_i w_i\, p_{i,c}, \quad
+        AP_c = \sum_i w_i\, t_{i,c}
+
+    with :math:`p = \sigma(z)`, :math:`s` = ``smooth`` and the sums over the batch axis (axis 0)
+    only. With expected counts in place of counts, :math:`F_1 = 2TP / (PP + AP)` is the soft
+    Dice coefficient of Milletari et al. (2016) over the batch: :func:`dice_loss` of the batch
+    seen as one sample. The loss is **non-decomposable**: its value on a batch depends on the
+    whole batch, so the batch size matters.
+
+    Args:
+      logits: ``[batch]`` or ``[batch, d1, ...]`` real floating array, one sigmoid per element.
+      targets: same shape, values in ``[0, 1]``.
+      sample_weight: non-negative weights broadcastable to ``targets.shape`` after trailing
+        axes of size one are added (``[batch]`` weighs samples).
+      smooth: a finite number ``> 0``; the loss is then always finite.
+      reduction: ``"none"`` (shape ``targets.shape[1:]``), ``"sum"`` or ``"mean"`` over the
+        columns. ``"weighted_mean"`` is refused.
+      validate: check target ranges and weight values (see the module docstring).
+
+    Example:
+      >>> import tensorflow as tf
+      >>> z, t = tf.zeros(3), tf.constant([1.0, 0.0, 0.0])
+      >>> round(float(soft_f1_loss(z, t, smooth=1e-6)), 4)  # 1 - 2 * 0.5 / (1.5 + 1)
+      0.6
+
+    References:
+      Milletari, Navab & Ahmadi, "V-Net: Fully Convolutional Neural Networks for Volumetric
+      Medical Image Segmentation", 3DV 2016 (the soft Dice, i.e. soft F1, form).
+    """
+    check_batch_reduction(reduction)
+    smooth = check_smooth(smooth)
+    given, (tp, pp, ap) = _soft_counts(logits, targets, sample_weight, validate)
+    loss = 1 - (2 * tp + smooth) / (pp + ap + smooth)
+    return _restore(_reduce(loss, None, reduction, validate), given)
+
+
 @_not_converted
 def cost_sensitive_cross_entropy(
     logits, labels, cost_matrix, *, ignore_index=None, reduction="mean", validate=True
@@ -1450,6 +1566,74 @@ class DiceLoss(_Loss):
 
     def _arguments(self):
         return {"smooth": self.smooth, "ignore_index": self.ignore_index}
+
+
+class _BatchLoss(_Loss):
+    """A loss of the whole batch: ``sample_weight`` goes into its counts, not onto its values.
+
+    Keras would multiply the per-column losses by ``sample_weight``; here the weights enter the
+    expected counts, and Keras' reduction then works over the columns (``"sum_over_batch_size"``
+    and ``"mean"`` average them, ``"sum"`` adds them, ``None`` keeps them).
+    """
+
+    def __init__(self, smooth=1.0, **kwargs):
+        self.smooth = check_smooth(smooth)
+        self._sample_weight = None
+        super().__init__(**kwargs)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        self._sample_weight = sample_weight
+        try:
+            return super().__call__(y_true, y_pred)
+        finally:
+            self._sample_weight = None
+
+    def call(self, y_true, y_pred):
+        return self._function(
+            y_pred,
+            _dense(y_true, y_pred),
+            sample_weight=self._sample_weight,
+            smooth=self.smooth,
+            reduction="none",
+            validate=self.validate,
+        )
+
+    def _arguments(self):
+        return {"smooth": self.smooth}
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class SoftPrecisionLoss(_BatchLoss):
+    """Keras 3 loss: :func:`soft_precision_loss` of 0/1 (or probability) targets and logits.
+
+    One value per column (``targets.shape[1:]``), which Keras' reduction then averages (the
+    default) or adds; ``sample_weight`` weighs the samples inside the counts.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> loss = SoftPrecisionLoss(smooth=1e-6)
+      >>> round(float(loss(tf.constant([1.0, 0.0, 0.0]), tf.zeros(3))), 4)
+      0.6667
+    """
+
+    _function = staticmethod(soft_precision_loss)
+
+
+@keras.saving.register_keras_serializable(package="companion")
+class SoftF1Loss(_BatchLoss):
+    """Keras 3 loss: :func:`soft_f1_loss` of 0/1 (or probability) targets and logits.
+
+    One value per column, which Keras' reduction then averages (the default) or adds;
+    ``sample_weight`` weighs the samples inside the counts.
+
+    Example:
+      >>> import tensorflow as tf
+      >>> loss = SoftF1Loss(smooth=1e-6)
+      >>> round(float(loss(tf.constant([1.0, 0.0, 0.0]), tf.zeros(3))), 4)
+      0.6
+    """
+
+    _function = staticmethod(soft_f1_loss)
 
 
 @keras.saving.register_keras_serializable(package="companion")
