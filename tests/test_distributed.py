@@ -10,8 +10,15 @@ the returned values is the one-process loss of the whole batch and DDP's average
 its gradients (float64, rtol 1e-10). Without a group, the per-rank mean is pinned: exact where
 every rank has the same denominator, wrong elsewhere. Processes start once per world size and run
 every case; results come back through a file per rank.
+
+Keras 3 under ``tf.distribute.MirroredStrategy`` (two logical CPU devices, in a fresh interpreter)
+is pinned too: each replica divides by its own count (or its own sum of weights) and by the number
+of replicas, and the replicas' gradients are summed, so ``fit`` minimises the mean of the
+per-replica means; ``reduction="sum"`` of weights normalised by the global batch's sum in the
+input pipeline, before the batch is split, gives the global loss and gradient exactly.
 """
 
+import contextlib
 import datetime
 import os
 import socket
@@ -213,12 +220,16 @@ CASES = {
 }
 
 
-def run_case(model, case, b, reduction, group, validate):
-    """The loss and the gradients of ``model``'s parameters (after DDP's averaging, if any)."""
+def run_case(model, case, b, reduction, group, validate, record=None):
+    """The loss and the gradients of ``model``'s parameters (after DDP's averaging, if any).
+
+    ``record``, a dispatch mode, sees every operator of the forward and backward passes.
+    """
     for p in model.parameters():
         p.grad = None
-    loss = case(model(b["x"]), b, reduction, group, validate)
-    loss.backward()
+    with record or contextlib.nullcontext():
+        loss = case(model(b["x"]), b, reduction, group, validate)
+        loss.backward()
     module = getattr(model, "module", model)
     return float(loss.detach()), [p.grad.detach().clone() for p in module.parameters()]
 
@@ -256,6 +267,7 @@ def _worker(rank, world, port, folder):
 
 
 def _worker_cases(rank, world):
+    from test_torch import SYNCING_OPS, RecordOps
     from torch.nn.parallel import DistributedDataParallel
 
     group = dist.group.WORLD
@@ -263,25 +275,20 @@ def _worker_cases(rank, world):
     ddp = DistributedDataParallel(make_model())
     plain = make_model()
     results = {"group": {}, "naive": {}, "errors": {}}
+    # Every operator run with validate=False: none may sync beyond the all-reduce.
+    record = RecordOps()
     for case_id, (case, _) in CASES.items():
         for reduction in MEANS:
             for validate in (True, False):
                 key = (case_id, reduction, validate)
-                results["group"][key] = run_case(ddp, case, b, reduction, group, validate)
+                results["group"][key] = run_case(
+                    ddp, case, b, reduction, group, validate, None if validate else record
+                )
             # Without a group (and without validate, which a rank of padding only would fail).
             results["naive"][(case_id, reduction)] = run_case(ddp, case, b, reduction, None, False)
 
-    # No syncing operator beyond the all-reduce with validate=False.
-    from test_torch import SYNCING_OPS, RecordOps
-
-    ops = set()
-    for case, _ in CASES.values():
-        for reduction in MEANS:
-            with RecordOps() as record:
-                case(ddp(b["x"]), b, reduction, group, False).backward()
-            ops |= record.names
-    results["ops"] = ops
-    results["syncing"] = ops & SYNCING_OPS
+    results["ops"] = record.names
+    results["syncing"] = record.names & SYNCING_OPS
 
     out = plain(b["x"])
     errors = results["errors"]
@@ -443,3 +450,152 @@ def test_no_group_is_the_default_and_none_changes_nothing():
             logits, labels, class_weight=[1.0, 2.0, 3.0], process_group=None
         ),
     )
+
+
+# ----------------------------------------------------------------------------- Keras
+
+
+# Two logical CPU devices must be configured before TensorFlow initialises, so the Keras side
+# runs in a fresh interpreter. One global batch of 8 is split 4/4 between the replicas; the first
+# replica's labels are mostly ignored, and the sample weights differ between the halves.
+KERAS_SCRIPT = r'''
+import json, os
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import keras
+
+keras.config.set_floatx("float64")
+from companion import tensorflow as ktf
+
+rng = np.random.default_rng(0)
+x = rng.normal(size=(8, 3))
+labels = np.array([0, 0, 0, 0, 1, 2, 3, 3])
+ignored = np.where(np.arange(8) < 3, -100, labels)
+weights = np.concatenate([rng.uniform(0.1, 0.3, 4), rng.uniform(2.0, 4.0, 4)])
+halves = (slice(0, 4), slice(4, 8))
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+def model():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+
+
+def value_and_grad(loss, parts, y, w):
+    """The mean over ``parts`` of the loss of each part, and its gradient, on one device."""
+    m, values, grads = model(), [], []
+    for part in parts:
+        with tf.GradientTape() as tape:
+            sw = None if w is None else tf.constant(w[part])
+            value = loss(tf.constant(y[part]), m(tf.constant(x[part])), sample_weight=sw)
+        values.append(float(value))
+        grads.append([g.numpy() for g in tape.gradient(value, m.trainable_variables)])
+    return float(np.mean(values)), [np.mean(g, axis=0) for g in zip(*grads)]
+
+
+def fitted(loss, data):
+    """fit's reported loss and its gradient (one SGD step of rate 1) under the strategy."""
+    with strategy.scope():
+        m = model()
+        m.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0), loss=loss)
+    before = [v.numpy().copy() for v in m.trainable_variables]
+    history = m.fit(**data, epochs=1, verbose=0, shuffle=False)
+    step = [b - v.numpy() for b, v in zip(before, m.trainable_variables)]
+    return history.history["loss"][0], step
+
+
+def same(a, b):
+    return all(np.allclose(u, v, rtol=1e-10, atol=1e-13) for u, v in zip(a, b))
+
+
+def normalise(xs, ys, ws):  # after batching, before the strategy splits the batch
+    return xs, ys, ws / tf.reduce_sum(ws)
+
+
+out = {"replicas": strategy.num_replicas_in_sync}
+cases = {
+    "sum_over_batch_size": (ktf.SoftmaxCrossEntropy(), labels, None),
+    "sum_over_batch_size, sample_weight": (ktf.SoftmaxCrossEntropy(), labels, weights),
+    "ignore_index": (ktf.SoftmaxCrossEntropy(ignore_index=-100), ignored, None),
+    "mean_with_sample_weight": (
+        ktf.SoftmaxCrossEntropy(reduction="mean_with_sample_weight"), labels, weights
+    ),
+}
+for name, (loss, y, w) in cases.items():
+    loss_fit, step = fitted(loss, {"x": x, "y": y, "sample_weight": w, "batch_size": 8})
+    loss_global, grad_global = value_and_grad(loss, [slice(0, 8)], y, w)
+    loss_naive, grad_naive = value_and_grad(loss, halves, y, w)
+    out[name] = {
+        "global": [np.isclose(loss_fit, loss_global, rtol=1e-10), same(step, grad_global)],
+        "per-replica mean": [np.isclose(loss_fit, loss_naive, rtol=1e-10), same(step, grad_naive)],
+        "error": abs(loss_naive - loss_global) / loss_global,
+    }
+# The fix: reduction="sum" of weights normalised by the global batch's sum in the pipeline.
+for name, y, w, truth in [
+    ("sum, normalised sample_weight", labels, weights,
+     ktf.SoftmaxCrossEntropy(reduction="mean_with_sample_weight")),
+    ("sum, normalised mask", ignored, (ignored != -100).astype(float),
+     ktf.SoftmaxCrossEntropy(ignore_index=-100)),
+]:
+    data = tf.data.Dataset.from_tensor_slices((x, y, w)).batch(8).map(normalise)
+    loss = ktf.SoftmaxCrossEntropy(ignore_index=-100, reduction="sum")
+    loss_fit, step = fitted(loss, {"x": data})
+    weight = None if name.endswith("mask") else w
+    loss_global, grad_global = value_and_grad(truth, [slice(0, 8)], y, weight)
+    out[name] = {"global": [np.isclose(loss_fit, loss_global, rtol=1e-10), same(step, grad_global)]}
+print(json.dumps(out, default=bool))
+'''
+
+
+@pytest.fixture(scope="module")
+def keras_mirrored():
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import companion
+
+    root = str(Path(companion.__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": root,
+        "TF_NUM_INTRAOP_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", KERAS_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_keras_mirrored_strategy_averages_the_per_replica_means(keras_mirrored):
+    result = keras_mirrored
+    assert result["replicas"] == 2
+    # Equal halves and no mask: every replica divides by 4, so the mean of means is exact, with
+    # sample_weight too ("sum_over_batch_size" divides by the count, not by the weights).
+    for name in ("sum_over_batch_size", "sum_over_batch_size, sample_weight"):
+        assert result[name]["global"] == [True, True]
+        assert result[name]["per-replica mean"] == [True, True]
+    # Masked (ignore_index) or weighted denominators: fit's loss and gradient are the mean of
+    # the per-replica means, not the global batch's.
+    for name in ("ignore_index", "mean_with_sample_weight"):
+        assert result[name]["global"] == [False, False]
+        assert result[name]["per-replica mean"] == [True, True]
+        assert result[name]["error"] > 0.05
+
+
+def test_keras_sum_of_weights_normalised_before_the_split_is_exact(keras_mirrored):
+    for name in ("sum, normalised sample_weight", "sum, normalised mask"):
+        assert keras_mirrored[name]["global"] == [True, True]
