@@ -40,6 +40,27 @@ synchronises with the device, so the losses can be queued on a GPU (or traced on
 device) like any native loss. With ``validate=False`` and all weights zero, ``"weighted_mean"``
 returns 0.
 
+Every loss (and every module) takes ``process_group=None``. Under data parallelism each rank
+sees a shard of the batch, and the mean of the per-rank means is not the mean over the global
+batch when the shards hold different sums of weights or different numbers of elements that are
+not ignored. Given a process group (a ``torch.distributed.ProcessGroup``, such as
+``torch.distributed.group.WORLD`` once ``init_process_group`` has run: before that it is
+``None``), the denominators :math:`D_r` of ``"mean"`` (the number of elements, with
+``ignore_index`` of those kept) and ``"weighted_mean"`` (:math:`\sum_i w_i` over the rank's
+elements, ignored ones excluded) are summed over the group by one ``torch.distributed.all_reduce``
+of a detached tensor (no gradient flows through it), and rank :math:`r` returns
+
+.. math:: L_r = W\,\frac{\sum_{i \in r} w_i \ell_i}{\sum_{r'} D_{r'}}
+
+with :math:`W` the group's size. The factor :math:`W` makes both of these hold: the gradient
+that ``DistributedDataParallel`` averages over the ranks (it divides their sum by :math:`W`) is
+the gradient of the loss over the global batch, and the mean of :math:`L_r` over the ranks is
+that loss. A single :math:`L_r` is not a loss of its own shard: log the mean over the ranks.
+``"sum"`` and ``"none"`` ignore the group. Every rank of the group must call the loss, as for
+any collective. The value checks (``validate``) apply to the global sums: a rank whose labels are
+all ignored, or whose weights are all zero, is fine while another rank has some. With
+``validate=False`` the all-reduce is the only synchronisation.
+
 float16 and bfloat16 inputs are computed in float32 and the result is returned in the input's
 dtype. Logits are never exponentiated unshifted: finite inputs (float32 logits of
 :math:`\pm 10^4` included) give a finite loss and a finite gradient.
@@ -274,13 +295,60 @@ def _multiply(a, b):
     return a if b is None else a * b
 
 
-def _reduce(loss, weight, reduction, validate, name=_WEIGHTS, *, summed_over=None, keep=None):
+def _check_process_group(process_group):
+    """``process_group`` checked to be ``None`` or a group of an initialised ``torch.distributed``.
+
+    A host-side check of the object only: it reads no tensor, so ``validate=False`` keeps it.
+    """
+    if process_group is None:
+        return None
+    import torch.distributed as dist
+
+    if not dist.is_available() or not dist.is_initialized():
+        fail(
+            ValueError,
+            "process_group",
+            "None, or a group once torch.distributed.init_process_group has run",
+            f"a {type(process_group).__name__} while torch.distributed is not initialised",
+        )
+    if not isinstance(process_group, dist.ProcessGroup):
+        fail(
+            TypeError,
+            "process_group",
+            "None or a torch.distributed.ProcessGroup (such as torch.distributed.group.WORLD)",
+            type(process_group).__name__,
+        )
+    return process_group
+
+
+def _local_reduction(reduction, process_group):
+    """The reduction whose per-rank check of "all ignored" applies: none under a group.
+
+    Under a group the check is made on the global count (see :func:`_reduce_over_group`).
+    """
+    return reduction if process_group is None else "sum"
+
+
+def _reduce(
+    loss,
+    weight,
+    reduction,
+    validate,
+    name=_WEIGHTS,
+    *,
+    summed_over=None,
+    keep=None,
+    process_group=None,
+    ignore_index=None,
+):
     """Reduce the weighted elementwise ``loss``; ``weight`` only gives the weighted mean's divisor.
 
     ``weight`` is ``None``, a Python number or a tensor that broadcasts to the elements' shape.
     With ``summed_over`` (the elements' shape), ``loss`` is already their sum. ``keep``, the mask
     of the elements not ignored, makes ``"mean"`` divide by their number; the caller has already
-    zeroed the ignored elements' losses and tensor weights.
+    zeroed the ignored elements' losses and tensor weights. With a ``process_group`` the two
+    means divide by the denominator summed over the group, times the group's size (see the
+    module's docstring); ``ignore_index`` then only names the value in an error message.
     """
     shape = loss.shape if summed_over is None else summed_over
     count = math.prod(shape)
@@ -289,6 +357,10 @@ def _reduce(loss, weight, reduction, validate, name=_WEIGHTS, *, summed_over=Non
     total = loss.sum() if summed_over is None else loss
     if reduction == "sum":
         return total
+    if process_group is not None:
+        return _reduce_over_group(
+            total, weight, reduction, validate, name, count, keep, process_group, ignore_index
+        )
     if keep is not None and (reduction == "mean" or not isinstance(weight, torch.Tensor)):
         kept = keep.sum(dtype=total.dtype)
         if isinstance(weight, float) and reduction == "weighted_mean":
@@ -311,6 +383,43 @@ def _reduce(loss, weight, reduction, validate, name=_WEIGHTS, *, summed_over=Non
         check_positive_sum(name, float(denominator))
     # With validate=False an all-zero weight gives 0 rather than 0/0, without a host sync.
     return total / torch.where(denominator > 0, denominator, torch.ones_like(denominator))
+
+
+def _reduce_over_group(total, weight, reduction, validate, name, count, keep, group, ignore_index):
+    """``W * total / D``, ``D`` the means' denominator summed over ``group`` of size ``W``.
+
+    One ``all_reduce`` sums, in float64 (exact for counts below 2**53), the rank's denominator,
+    its number of elements not ignored and its number of elements; the last two are only read
+    by the checks of ``validate``. Nothing but the all-reduce synchronises.
+    """
+    import torch.distributed as dist
+
+    device = total.device
+    elements = torch.full((), count, dtype=torch.float64, device=device)
+    kept = elements if keep is None else keep.sum(dtype=torch.float64)
+    by_count = reduction == "mean" or not isinstance(weight, torch.Tensor)
+    if by_count:
+        denominator = kept
+    else:
+        denominator = weight.detach().sum(dtype=torch.float64)
+        if weight.numel() < count:  # broadcasting repeats every weight count / numel times
+            denominator = denominator * (count // weight.numel())
+    sums = torch.stack([denominator, kept, elements])
+    dist.all_reduce(sums, op=dist.ReduceOp.SUM, group=group)
+    denominator = sums[0]
+    if isinstance(weight, float) and reduction == "weighted_mean":
+        denominator = denominator * weight
+    if validate:
+        global_denominator, global_kept, global_elements = sums.tolist()
+        if keep is not None:
+            check_some_kept(int(global_kept), int(global_elements), ignore_index, reduction)
+        if reduction == "weighted_mean" and weight is not None:
+            scale = weight if isinstance(weight, float) else 1.0
+            check_positive_sum(name, global_denominator * scale)
+    denominator = denominator.to(total.dtype)
+    # All ignored or all weights zero (validate=False only): 0 rather than 0/0, without a sync.
+    denominator = torch.where(denominator > 0, denominator, torch.ones_like(denominator))
+    return total * dist.get_world_size(group) / denominator
 
 
 def _masked(weight, keep):
@@ -338,6 +447,7 @@ def softmax_cross_entropy(
     smoothing_weight="label",
     reduction="mean",
     validate=True,
+    process_group=None,
 ):
     r"""Softmax cross-entropy with integer labels, per-class and per-sample weights.
 
@@ -375,6 +485,12 @@ def softmax_cross_entropy(
         with ``ignore_index=`` too, and with ``label_smoothing=`` under
         ``smoothing_weight="per_class"``.
       validate: check label ranges and weight values (copies a few numbers to the host).
+      process_group: ``None``, or a ``torch.distributed`` process group over which the
+        ``"mean"`` and ``"weighted_mean"`` denominators (the number of elements not ignored, or
+        the sum of their weights) are summed; each rank then returns the group's size times its
+        own numerator over that global denominator, so that DDP's averaged gradient is the
+        gradient of the global-batch loss and the mean over the ranks is the global loss (see
+        the module's docstring). ``"sum"`` and ``"none"`` ignore it.
 
     Returns:
       The reduced loss (a 0-d tensor), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
@@ -399,8 +515,10 @@ def softmax_cross_entropy(
     ignore_index = check_ignore_index(ignore_index)
     eps = check_label_smoothing(label_smoothing)
     smoothing_weight = check_smoothing_weight(smoothing_weight)
+    process_group = _check_process_group(process_group)
     x = _floating("logits", logits)
-    safe, labels, keep = _labels(labels, x, validate, ignore_index, reduction)
+    local = _local_reduction(reduction, process_group)
+    safe, labels, keep = _labels(labels, x, validate, ignore_index, local)
     n_classes = x.shape[_class_axis(x)]
     table = None
     if class_weight is not None:
@@ -421,7 +539,16 @@ def softmax_cross_entropy(
         total = F.cross_entropy(x, labels, reduction="sum", **options)
         weighted = table is not None and reduction == "weighted_mean"
         weight = _masked(_lookup(table, safe), keep) if weighted else None
-        loss = _reduce(total, weight, reduction, validate, summed_over=labels.shape, keep=keep)
+        loss = _reduce(
+            total,
+            weight,
+            reduction,
+            validate,
+            summed_over=labels.shape,
+            keep=keep,
+            process_group=process_group,
+            ignore_index=ignore_index,
+        )
     else:
         loss = F.cross_entropy(x, labels, reduction="none", **options)
         weight = _multiply(None if table is None else _lookup(table, safe), sw)
@@ -429,7 +556,15 @@ def softmax_cross_entropy(
             loss = loss * _lookup(table, safe)
         if sw is not None:
             loss = loss * sw
-        loss = _reduce(loss, _masked(weight, keep), reduction, validate, keep=keep)
+        loss = _reduce(
+            loss,
+            _masked(weight, keep),
+            reduction,
+            validate,
+            keep=keep,
+            process_group=process_group,
+            ignore_index=ignore_index,
+        )
     return _as_input_dtype(loss, logits)
 
 
@@ -454,6 +589,7 @@ def logit_adjusted_cross_entropy(
     sample_weight=None,
     reduction="mean",
     validate=True,
+    process_group=None,
 ):
     r"""Softmax cross-entropy of the logits shifted by :math:`\tau \log \pi` (logit adjustment).
 
@@ -476,6 +612,12 @@ def logit_adjusted_cross_entropy(
       sample_weight: non-negative weights broadcastable to ``labels.shape``.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check label ranges, prior and weight values (copies a few numbers to the host).
+      process_group: ``None``, or a ``torch.distributed`` process group over which the
+        ``"mean"`` and ``"weighted_mean"`` denominators (the number of elements, or the sum of
+        their weights) are summed; each rank then returns the group's size times its own
+        numerator over that global denominator, so that DDP's averaged gradient is the gradient
+        of the global-batch loss and the mean over the ranks is the global loss (see the
+        module's docstring). ``"sum"`` and ``"none"`` ignore it.
 
     Returns:
       The reduced loss (a 0-d tensor), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
@@ -492,6 +634,7 @@ def logit_adjusted_cross_entropy(
     """
     check_reduction(reduction)
     tau = check_number("tau", tau, low=0.0)
+    process_group = _check_process_group(process_group)
     x = _floating("logits", logits)
     log_prior = _log_prior(class_prior, x.shape[_class_axis(x)], x, validate)
     loss = softmax_cross_entropy(
@@ -501,6 +644,7 @@ def logit_adjusted_cross_entropy(
         sample_weight=sample_weight,
         reduction=reduction,
         validate=validate,
+        process_group=process_group,
     )
     return _as_input_dtype(loss, logits)
 
@@ -579,6 +723,7 @@ def sigmoid_cross_entropy(
     label_smoothing=0.0,
     reduction="mean",
     validate=True,
+    process_group=None,
 ):
     r"""Binary / multi-label sigmoid cross-entropy with class, sample and positive weights.
 
@@ -607,6 +752,12 @@ def sigmoid_cross_entropy(
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``. With ``class_weight``
         alone, ``"mean"`` is ``BCEWithLogitsLoss(weight=class_weight)``.
       validate: check target ranges and weight values (copies a few numbers to the host).
+      process_group: ``None``, or a ``torch.distributed`` process group over which the
+        ``"mean"`` and ``"weighted_mean"`` denominators (the number of elements, or the sum of
+        their weights) are summed; each rank then returns the group's size times its own
+        numerator over that global denominator, so that DDP's averaged gradient is the gradient
+        of the global-batch loss and the mean over the ranks is the global loss (see the
+        module's docstring). ``"sum"`` and ``"none"`` ignore it.
 
     Returns:
       The reduced loss (a 0-d tensor), or the weighted losses, of the logits' shape, for
@@ -623,6 +774,7 @@ def sigmoid_cross_entropy(
     """
     check_reduction(reduction)
     eps = check_label_smoothing(label_smoothing)
+    process_group = _check_process_group(process_group)
     x = _floating("logits", logits)
     axis = _class_axis(x)
     t = _targets(targets, x, validate)
@@ -652,7 +804,8 @@ def sigmoid_cross_entropy(
         weight = _multiply(weight, sw)
     if weight is not None:
         loss = loss * weight
-    return _as_input_dtype(_reduce(loss, weight, reduction, validate), logits)
+    loss = _reduce(loss, weight, reduction, validate, process_group=process_group)
+    return _as_input_dtype(loss, logits)
 
 
 # ----------------------------------------------------------------------------- focal losses
@@ -671,7 +824,15 @@ def _is_per_class(value):
 
 
 def focal_loss(
-    logits, labels, *, alpha=None, gamma=2.0, ignore_index=None, reduction="mean", validate=True
+    logits,
+    labels,
+    *,
+    alpha=None,
+    gamma=2.0,
+    ignore_index=None,
+    reduction="mean",
+    validate=True,
+    process_group=None,
 ):
     r"""Multi-class (softmax) focal loss with a scalar or per-class ``alpha``.
 
@@ -699,6 +860,12 @@ def focal_loss(
       ignore_index: ``None`` or an integer label to leave out.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check label ranges and weight values (copies a few numbers to the host).
+      process_group: ``None``, or a ``torch.distributed`` process group over which the
+        ``"mean"`` and ``"weighted_mean"`` denominators (the number of elements not ignored, or
+        the sum of their alphas) are summed; each rank then returns the group's size times its
+        own numerator over that global denominator, so that DDP's averaged gradient is the
+        gradient of the global-batch loss and the mean over the ranks is the global loss (see
+        the module's docstring). ``"sum"`` and ``"none"`` ignore it.
 
     Returns:
       The reduced loss (a 0-d tensor), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
@@ -715,8 +882,10 @@ def focal_loss(
     check_reduction(reduction)
     gamma = check_number("gamma", gamma, low=0.0)
     ignore_index = check_ignore_index(ignore_index)
+    process_group = _check_process_group(process_group)
     x = _floating("logits", logits)
-    safe, labels, keep = _labels(labels, x, validate, ignore_index, reduction)
+    local = _local_reduction(reduction, process_group)
+    safe, labels, keep = _labels(labels, x, validate, ignore_index, local)
     axis = _class_axis(x)
     weight = None
     if alpha is None:
@@ -738,7 +907,16 @@ def focal_loss(
     loss = _FocalTerm.apply(ce, gamma, weight if isinstance(weight, torch.Tensor) else None)
     if isinstance(weight, float):
         loss = loss * weight
-    result = _reduce(loss, weight, reduction, validate, "alpha", keep=keep)
+    result = _reduce(
+        loss,
+        weight,
+        reduction,
+        validate,
+        "alpha",
+        keep=keep,
+        process_group=process_group,
+        ignore_index=ignore_index,
+    )
     return _as_input_dtype(result, logits)
 
 
@@ -785,7 +963,16 @@ class _FocalTerm(torch.autograd.Function):
         return grad_ce.mul_(grad), None, None
 
 
-def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mean", validate=True):
+def sigmoid_focal_loss(
+    logits,
+    targets,
+    *,
+    alpha=0.25,
+    gamma=2.0,
+    reduction="mean",
+    validate=True,
+    process_group=None,
+):
     r"""Binary / multi-label focal loss in the RetinaNet form.
 
     .. math::
@@ -805,6 +992,12 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
       gamma: focusing parameter, ``gamma >= 0``.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check target ranges (copies a few numbers to the host).
+      process_group: ``None``, or a ``torch.distributed`` process group over which the
+        ``"mean"`` and ``"weighted_mean"`` denominators (the number of elements, or the sum of
+        their alphas) are summed; each rank then returns the group's size times its own
+        numerator over that global denominator, so that DDP's averaged gradient is the gradient
+        of the global-batch loss and the mean over the ranks is the global loss (see the
+        module's docstring). ``"sum"`` and ``"none"`` ignore it.
 
     Returns:
       The reduced loss (a 0-d tensor), or the weighted losses, of the logits' shape, for
@@ -822,6 +1015,7 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     gamma = check_number("gamma", gamma, low=0.0)
     if alpha is not None:
         alpha = check_number("alpha", alpha, low=0.0, high=1.0)
+    process_group = _check_process_group(process_group)
     x = _floating("logits", logits)
     t = _targets(targets, x, validate)
     softplus_neg = F.softplus(-x, threshold=_SOFTPLUS_THRESHOLD)  # -log p
@@ -833,13 +1027,16 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     if alpha is not None:
         weight = alpha * t + (1 - alpha) * (1 - t)
         loss = loss * weight
-    return _as_input_dtype(_reduce(loss, weight, reduction, validate, "alpha"), logits)
+    loss = _reduce(loss, weight, reduction, validate, "alpha", process_group=process_group)
+    return _as_input_dtype(loss, logits)
 
 
 # ----------------------------------------------------------------------------- regression
 
 
-def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True):
+def huber_loss(
+    prediction, target, *, delta=1.0, reduction="mean", validate=True, process_group=None
+):
     r"""Huber loss: quadratic for small residuals, linear for large ones.
 
     .. math::
@@ -858,6 +1055,12 @@ def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (the last equals
         ``"mean"``: there are no weights).
       validate: unused (there are no values to check); kept for a uniform signature.
+      process_group: ``None``, or a ``torch.distributed`` process group over which the
+        ``"mean"`` and ``"weighted_mean"`` denominators (the number of elements) are summed;
+        each rank then returns the group's size times its own numerator over that global
+        denominator, so that DDP's averaged gradient is the gradient of the global-batch loss
+        and the mean over the ranks is the global loss (see the module's docstring). ``"sum"``
+        and ``"none"`` ignore it.
 
     Returns:
       The reduced loss (a 0-d tensor), or the losses, of the prediction's shape, for ``"none"``.
@@ -872,6 +1075,7 @@ def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True
     """
     check_reduction(reduction)
     delta = check_number("delta", delta, low=0.0, low_open=True)
+    process_group = _check_process_group(process_group)
     x = _floating("prediction", prediction)
     _check_tensor("target", target)
     if tuple(target.shape) != tuple(x.shape):
@@ -884,6 +1088,12 @@ def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True
     check_not_empty("prediction", tuple(x.shape))
     _same_device("target", target, x)
     native = "mean" if reduction == "weighted_mean" else reduction
+    if process_group is not None and native == "mean":
+        total = F.huber_loss(x, target.to(x.dtype), delta=delta, reduction="sum")
+        loss = _reduce(
+            total, None, "mean", validate, summed_over=x.shape, process_group=process_group
+        )
+        return _as_input_dtype(loss, prediction)
     loss = F.huber_loss(x, target.to(x.dtype), delta=delta, reduction=native)
     return _as_input_dtype(loss, prediction)
 
@@ -892,7 +1102,14 @@ def huber_loss(prediction, target, *, delta=1.0, reduction="mean", validate=True
 
 
 def dice_loss(
-    probabilities, targets, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True
+    probabilities,
+    targets,
+    *,
+    smooth=1.0,
+    ignore_index=None,
+    reduction="mean",
+    validate=True,
+    process_group=None,
 ):
     r"""Soft Dice loss, one value per sample.
 
@@ -915,6 +1132,12 @@ def dice_loss(
         leave out.
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"``.
       validate: check that both inputs lie in ``[0, 1]`` (copies a few numbers to the host).
+      process_group: ``None``, or a ``torch.distributed`` process group over which the
+        ``"mean"`` and ``"weighted_mean"`` denominators (the number of samples, since the mean
+        is over samples) are summed; each rank then returns the group's size times its own
+        numerator over that global denominator, so that DDP's averaged gradient is the gradient
+        of the global-batch loss and the mean over the ranks is the global loss (see the
+        module's docstring). ``"sum"`` and ``"none"`` ignore it.
 
     Returns:
       The reduced loss (a 0-d tensor), or ``[batch]`` losses for ``"none"``.
@@ -932,6 +1155,7 @@ def dice_loss(
     check_reduction(reduction)
     smooth = check_number("smooth", smooth, low=0.0, low_open=True)
     ignore_index = check_ignore_index(ignore_index)
+    process_group = _check_process_group(process_group)
     p = _floating("probabilities", probabilities)
     if p.ndim < 2:
         fail(
@@ -950,7 +1174,8 @@ def dice_loss(
     overlap = (p * t).sum(axes)
     total = p.sum(axes) + t.sum(axes)
     loss = 1 - (2 * overlap + smooth) / (total + smooth)
-    return _as_input_dtype(_reduce(loss, None, reduction, validate), probabilities)
+    loss = _reduce(loss, None, reduction, validate, process_group=process_group)
+    return _as_input_dtype(loss, probabilities)
 
 
 def _soft_process_group(process_group):
@@ -1138,7 +1363,14 @@ def soft_f1_loss(
 
 
 def cost_sensitive_cross_entropy(
-    logits, labels, cost_matrix, *, ignore_index=None, reduction="mean", validate=True
+    logits,
+    labels,
+    cost_matrix,
+    *,
+    ignore_index=None,
+    reduction="mean",
+    validate=True,
+    process_group=None,
 ):
     r"""Cross-entropy of each element weighted by the cost of the mistake the model makes there.
 
@@ -1161,6 +1393,12 @@ def cost_sensitive_cross_entropy(
       reduction: ``"none"``, ``"sum"``, ``"mean"`` or ``"weighted_mean"`` (divides by the sum of
         the costs).
       validate: check label ranges and cost values (copies a few numbers to the host).
+      process_group: ``None``, or a ``torch.distributed`` process group over which the
+        ``"mean"`` and ``"weighted_mean"`` denominators (the number of elements not ignored, or
+        the sum of their costs) are summed; each rank then returns the group's size times its
+        own numerator over that global denominator, so that DDP's averaged gradient is the
+        gradient of the global-batch loss and the mean over the ranks is the global loss (see
+        the module's docstring). ``"sum"`` and ``"none"`` ignore it.
 
     Returns:
       The reduced loss (a 0-d tensor), or ``[batch, d1, ...]`` weighted losses for ``"none"``.
@@ -1178,8 +1416,10 @@ def cost_sensitive_cross_entropy(
     """
     check_reduction(reduction)
     ignore_index = check_ignore_index(ignore_index)
+    process_group = _check_process_group(process_group)
     x = _floating("logits", logits)
-    safe, labels, keep = _labels(labels, x, validate, ignore_index, reduction)
+    local = _local_reduction(reduction, process_group)
+    safe, labels, keep = _labels(labels, x, validate, ignore_index, local)
     axis = _class_axis(x)
     n_classes = x.shape[axis]
     cost = _as_tensor("cost_matrix", cost_matrix, x)
@@ -1196,7 +1436,16 @@ def cost_sensitive_cross_entropy(
     weight = _masked(_lookup(cost.reshape(-1), safe * n_classes + predicted), keep)
     ignored = -100 if ignore_index is None else ignore_index
     loss = F.cross_entropy(x, labels, ignore_index=ignored, reduction="none") * weight
-    result = _reduce(loss, weight, reduction, validate, "cost_matrix", keep=keep)
+    result = _reduce(
+        loss,
+        weight,
+        reduction,
+        validate,
+        "cost_matrix",
+        keep=keep,
+        process_group=process_group,
+        ignore_index=ignore_index,
+    )
     return _as_input_dtype(result, logits)
 
 
@@ -1212,7 +1461,12 @@ def _buffer(value):
 
 
 class _Loss(torch.nn.Module):
-    """Stores the hyperparameters; weight tensors become buffers so ``.to()`` moves them."""
+    """Stores the hyperparameters; weight tensors become buffers so ``.to()`` moves them.
+
+    Every module takes ``process_group=None``, checked when it is made and passed on to its
+    function (see the docstring of :mod:`companion.torch` for how a group rescales the two
+    means): make the module after ``torch.distributed.init_process_group``.
+    """
 
     def _store(self, weights, **options):
         for name, value in weights.items():
@@ -1248,8 +1502,10 @@ class SoftmaxCrossEntropy(_Loss):
         smoothing_weight="label",
         reduction="mean",
         validate=True,
+        process_group=None,
     ):
         super().__init__()
+        self.process_group = _check_process_group(process_group)
         self._store(
             {"class_weight": class_weight},
             ignore_index=check_ignore_index(ignore_index),
@@ -1270,6 +1526,7 @@ class SoftmaxCrossEntropy(_Loss):
             smoothing_weight=self.smoothing_weight,
             reduction=self.reduction,
             validate=self.validate,
+            process_group=self.process_group,
         )
 
 
@@ -1285,8 +1542,18 @@ class LogitAdjustedCrossEntropy(_Loss):
       2.1135
     """
 
-    def __init__(self, class_prior, *, tau=1.0, class_weight=None, reduction="mean", validate=True):
+    def __init__(
+        self,
+        class_prior,
+        *,
+        tau=1.0,
+        class_weight=None,
+        reduction="mean",
+        validate=True,
+        process_group=None,
+    ):
         super().__init__()
+        self.process_group = _check_process_group(process_group)
         check_reduction(reduction)
         self._store(
             {"class_prior": class_prior, "class_weight": class_weight},
@@ -1305,6 +1572,7 @@ class LogitAdjustedCrossEntropy(_Loss):
             sample_weight=sample_weight,
             reduction=self.reduction,
             validate=self.validate,
+            process_group=self.process_group,
         )
 
 
@@ -1326,8 +1594,10 @@ class SigmoidCrossEntropy(_Loss):
         label_smoothing=0.0,
         reduction="mean",
         validate=True,
+        process_group=None,
     ):
         super().__init__()
+        self.process_group = _check_process_group(process_group)
         self._store(
             {"class_weight": class_weight, "pos_weight": pos_weight},
             label_smoothing=check_label_smoothing(label_smoothing),
@@ -1345,6 +1615,7 @@ class SigmoidCrossEntropy(_Loss):
             label_smoothing=self.label_smoothing,
             reduction=self.reduction,
             validate=self.validate,
+            process_group=self.process_group,
         )
 
 
@@ -1359,9 +1630,17 @@ class FocalLoss(_Loss):
     """
 
     def __init__(
-        self, *, alpha=None, gamma=2.0, ignore_index=None, reduction="mean", validate=True
+        self,
+        *,
+        alpha=None,
+        gamma=2.0,
+        ignore_index=None,
+        reduction="mean",
+        validate=True,
+        process_group=None,
     ):
         super().__init__()
+        self.process_group = _check_process_group(process_group)
         per_class = alpha if _is_per_class(alpha) else None
         self._store(
             {"alpha": per_class},
@@ -1382,6 +1661,7 @@ class FocalLoss(_Loss):
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             validate=self.validate,
+            process_group=self.process_group,
         )
 
 
@@ -1394,8 +1674,11 @@ class SigmoidFocalLoss(_Loss):
       0.0433
     """
 
-    def __init__(self, *, alpha=0.25, gamma=2.0, reduction="mean", validate=True):
+    def __init__(
+        self, *, alpha=0.25, gamma=2.0, reduction="mean", validate=True, process_group=None
+    ):
         super().__init__()
+        self.process_group = _check_process_group(process_group)
         self._store({}, alpha=alpha, gamma=gamma, reduction=reduction, validate=validate)
 
     def forward(self, logits, targets):
@@ -1406,6 +1689,7 @@ class SigmoidFocalLoss(_Loss):
             gamma=self.gamma,
             reduction=self.reduction,
             validate=self.validate,
+            process_group=self.process_group,
         )
 
 
@@ -1418,12 +1702,19 @@ class HuberLoss(_Loss):
       [0.125, 2.5]
     """
 
-    def __init__(self, *, delta=1.0, reduction="mean"):
+    def __init__(self, *, delta=1.0, reduction="mean", process_group=None):
         super().__init__()
+        self.process_group = _check_process_group(process_group)
         self._store({}, delta=delta, reduction=reduction)
 
     def forward(self, prediction, target):
-        return huber_loss(prediction, target, delta=self.delta, reduction=self.reduction)
+        return huber_loss(
+            prediction,
+            target,
+            delta=self.delta,
+            reduction=self.reduction,
+            process_group=self.process_group,
+        )
 
 
 class DiceLoss(_Loss):
@@ -1436,8 +1727,11 @@ class DiceLoss(_Loss):
       0.12
     """
 
-    def __init__(self, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True):
+    def __init__(
+        self, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True, process_group=None
+    ):
         super().__init__()
+        self.process_group = _check_process_group(process_group)
         self._store(
             {},
             smooth=smooth,
@@ -1454,6 +1748,7 @@ class DiceLoss(_Loss):
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             validate=self.validate,
+            process_group=self.process_group,
         )
 
 
@@ -1514,8 +1809,11 @@ class CostSensitiveCrossEntropy(_Loss):
       10.7616
     """
 
-    def __init__(self, cost_matrix, *, ignore_index=None, reduction="mean", validate=True):
+    def __init__(
+        self, cost_matrix, *, ignore_index=None, reduction="mean", validate=True, process_group=None
+    ):
         super().__init__()
+        self.process_group = _check_process_group(process_group)
         self._store(
             {"cost_matrix": cost_matrix},
             ignore_index=check_ignore_index(ignore_index),
@@ -1531,4 +1829,5 @@ class CostSensitiveCrossEntropy(_Loss):
             ignore_index=self.ignore_index,
             reduction=self.reduction,
             validate=self.validate,
+            process_group=self.process_group,
         )
