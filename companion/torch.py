@@ -1178,27 +1178,6 @@ def dice_loss(
     return _as_input_dtype(loss, probabilities)
 
 
-def _soft_process_group(process_group):
-    """``None``, or a ``torch.distributed.ProcessGroup`` while ``torch.distributed`` is set up."""
-    if process_group is None:
-        return None
-    import torch.distributed as dist
-
-    expected = "None or a torch.distributed.ProcessGroup"
-    if not dist.is_available():
-        fail(ValueError, "process_group", expected, "a group, but torch.distributed is missing")
-    if not isinstance(process_group, dist.ProcessGroup):
-        fail(TypeError, "process_group", expected, type(process_group).__name__)
-    if not dist.is_initialized():
-        fail(
-            ValueError,
-            "process_group",
-            f"{expected} of an initialised torch.distributed",
-            "a group while torch.distributed is not initialised",
-        )
-    return process_group
-
-
 def _soft_loss(ratio, logits, targets, sample_weight, reduction, validate, process_group):
     r"""``ratio(TP, PP, AP)`` reduced over the columns, with the counts of the whole group.
 
@@ -1216,7 +1195,7 @@ def _soft_loss(ratio, logits, targets, sample_weight, reduction, validate, proce
     :math:`L_g`.
     """
     check_batch_reduction(reduction)
-    process_group = _soft_process_group(process_group)
+    process_group = _check_process_group(process_group)
     x = _floating("logits", logits)
     if x.ndim < 1:
         fail(ValueError, "logits", "at least one dimension (the batch axis)", "a 0-d tensor")
@@ -1772,7 +1751,7 @@ class SoftPrecisionLoss(_Loss):
             reduction=check_batch_reduction(reduction),
             validate=validate,
         )
-        self.process_group = _soft_process_group(process_group)
+        self.process_group = _check_process_group(process_group)
 
     def forward(self, logits, targets, sample_weight=None):
         return self._function(
