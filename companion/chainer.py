@@ -34,6 +34,7 @@ from collections.abc import Mapping
 
 from companion._checks import (
     broadcast_shape,
+    check_batch_reduction,
     check_class_axis,
     check_ignore_index,
     check_label_range,
@@ -43,6 +44,7 @@ from companion._checks import (
     check_positive_sum,
     check_prior_values,
     check_reduction,
+    check_smooth,
     check_smoothing_weight,
     check_some_kept,
     check_unit_interval,
@@ -59,6 +61,8 @@ __all__ = [
     "logit_adjusted_cross_entropy",
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
+    "soft_f1_loss",
+    "soft_precision_loss",
     "softmax_cross_entropy",
 ]
 
@@ -902,6 +906,117 @@ def dice_loss(
     overlap = F.sum(probabilities * targets, axis=axes)
     total = F.sum(probabilities, axis=axes) + xp.sum(targets, axis=axes)
     loss = 1 - (2 * overlap + smooth) / (total + smooth)
+    return _restore(_reduce(loss, None, reduction, validate), given)
+
+
+def _soft_counts(logits, targets, sample_weight, validate):
+    """The logits' array and the expected counts TP, PP (Variables) and AP (a constant) of
+    each column, summed over axis 0. ``p = exp(-softplus(-z))``: finite, with the finite
+    gradient of :func:`_softplus`, for every finite logit."""
+    given = _check_floating("logits", logits)
+    if given.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension (the batch axis)", "a 0-d array")
+    logits, x = _working(logits, given)
+    xp = get_array_module(x)
+    t = _check_targets(targets, x, validate)
+    p = F.exp(-_softplus(-logits))
+    if sample_weight is not None:
+        w = _sample_weight(sample_weight, x.shape, x, validate, what="targets")
+        p_weighted, t_weighted = p * w, t * w
+    else:
+        p_weighted, t_weighted = p, t
+    counts = (
+        F.sum(p_weighted * t, axis=0),
+        F.sum(p_weighted, axis=0),
+        xp.asarray(xp.sum(t_weighted, axis=0), dtype=x.dtype),
+    )
+    return given, counts
+
+
+def soft_precision_loss(
+    logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean", validate=True
+):
+    r"""One minus the soft precision of the batch, one value per column.
+
+    .. math::
+
+        \ell_c = 1 - \frac{TP_c + s}{PP_c + s}, \qquad
+        TP_c = \sum_i w_i\, p_{i,c}\, t_{i,c}, \quad PP_c = \sum_i w_i\, p_{i,c}
+
+    with :math:`p = \sigma(z)`, :math:`s` = ``smooth`` and the sums over the batch axis (axis 0)
+    only: every element of ``targets.shape[1:]`` is a column, whatever the layout. The counts
+    are expected counts under the predicted probabilities, a differentiable surrogate of
+    :math:`TP / (TP + FP)`. The loss is **non-decomposable**: its value on a batch depends on
+    the whole batch, so the batch size matters.
+
+    Args:
+      logits: ``[batch]`` or ``[batch, d1, ...]`` real floating array, one sigmoid per element.
+      targets: same shape, values in ``[0, 1]``.
+      sample_weight: non-negative weights broadcastable to ``targets.shape`` after trailing
+        axes of size one are added (``[batch]`` weighs samples).
+      smooth: a finite number ``> 0``; the loss is then always finite.
+      reduction: ``"none"`` (shape ``targets.shape[1:]``), ``"sum"`` or ``"mean"`` over the
+        columns. ``"weighted_mean"`` is refused: there are no element weights to divide by.
+      validate: check target ranges and weight values (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> z, t = np.zeros(3), np.array([1.0, 0.0, 0.0])
+      >>> round(float(soft_precision_loss(z, t, smooth=1e-6).array), 4)  # 1 - 0.5 / 1.5
+      0.6667
+
+    References:
+      A surrogate of precision from expected counts, as the soft Dice of Milletari, Navab &
+      Ahmadi, "V-Net", 3DV 2016, is of F1.
+    """
+    check_batch_reduction(reduction)
+    smooth = check_smooth(smooth)
+    given, (tp, pp, _) = _soft_counts(logits, targets, sample_weight, validate)
+    loss = 1 - (tp + smooth) / (pp + smooth)
+    return _restore(_reduce(loss, None, reduction, validate), given)
+
+
+def soft_f1_loss(
+    logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean", validate=True
+):
+    r"""One minus the soft F1 score of the batch, one value per column (the batch's soft Dice).
+
+    .. math::
+
+        \ell_c = 1 - \frac{2\,TP_c + s}{PP_c + AP_c + s}, \qquad
+        TP_c = \sum_i w_i\, p_{i,c}\, t_{i,c}, \quad PP_c = \sum_i w_i\, p_{i,c}, \quad
+        AP_c = \sum_i w_i\, t_{i,c}
+
+    with :math:`p = \sigma(z)`, :math:`s` = ``smooth`` and the sums over the batch axis (axis 0)
+    only. With expected counts in place of counts, :math:`F_1 = 2TP / (PP + AP)` is the soft
+    Dice coefficient of Milletari et al. (2016) over the batch: :func:`dice_loss` of the batch
+    seen as one sample. The loss is **non-decomposable**: its value on a batch depends on the
+    whole batch, so the batch size matters.
+
+    Args:
+      logits: ``[batch]`` or ``[batch, d1, ...]`` real floating array, one sigmoid per element.
+      targets: same shape, values in ``[0, 1]``.
+      sample_weight: non-negative weights broadcastable to ``targets.shape`` after trailing
+        axes of size one are added (``[batch]`` weighs samples).
+      smooth: a finite number ``> 0``; the loss is then always finite.
+      reduction: ``"none"`` (shape ``targets.shape[1:]``), ``"sum"`` or ``"mean"`` over the
+        columns. ``"weighted_mean"`` is refused.
+      validate: check target ranges and weight values (reads values on the host).
+
+    Example:
+      >>> import numpy as np
+      >>> z, t = np.zeros(3), np.array([1.0, 0.0, 0.0])
+      >>> round(float(soft_f1_loss(z, t, smooth=1e-6).array), 4)  # 1 - 2 * 0.5 / (1.5 + 1)
+      0.6
+
+    References:
+      Milletari, Navab & Ahmadi, "V-Net: Fully Convolutional Neural Networks for Volumetric
+      Medical Image Segmentation", 3DV 2016 (the soft Dice, i.e. soft F1, form).
+    """
+    check_batch_reduction(reduction)
+    smooth = check_smooth(smooth)
+    given, (tp, pp, ap) = _soft_counts(logits, targets, sample_weight, validate)
+    loss = 1 - (2 * tp + smooth) / (pp + ap + smooth)
     return _restore(_reduce(loss, None, reduction, validate), given)
 
 

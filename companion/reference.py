@@ -28,6 +28,9 @@ Conventions shared by every implementation:
 * ``label_smoothing`` :math:`\varepsilon` (the cross-entropies): softmax targets become
   :math:`(1 - \varepsilon)\,\text{onehot}(y) + \varepsilon/K`, sigmoid targets
   :math:`t(1 - \varepsilon) + \varepsilon/2`; the weights and denominators do not change.
+* :func:`soft_precision_loss` and :func:`soft_f1_loss` are losses of the whole batch: their
+  expected counts are summed over the batch axis (axis 0), one value per column, so
+  ``reduction`` works over the columns and ``"weighted_mean"`` is refused.
 * ``validate=False`` skips the checks that read array values (label ranges, weight signs, the sum
   of the weights, labels that are all ignored), which would copy data from a GPU to the host;
   shape checks (a class axis that exists and holds at least one class included) always run.

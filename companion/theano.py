@@ -48,6 +48,7 @@ import numpy as np
 
 from companion._checks import (
     broadcast_shape,
+    check_batch_reduction,
     check_class_axis,
     check_ignore_index,
     check_label_range,
@@ -57,6 +58,7 @@ from companion._checks import (
     check_positive_sum,
     check_prior_values,
     check_reduction,
+    check_smooth,
     check_smoothing_weight,
     check_some_kept,
     check_unit_interval,
@@ -72,6 +74,8 @@ __all__ = [
     "logit_adjusted_cross_entropy",
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
+    "soft_f1_loss",
+    "soft_precision_loss",
     "softmax_cross_entropy",
 ]
 
@@ -984,6 +988,119 @@ def dice_loss(
     overlap = T.sum(probabilities * targets, axis=axes)
     total = T.sum(probabilities, axis=axes) + T.sum(targets, axis=axes)
     loss = 1 - (2 * overlap + s) / (total + s)
+    return _restore(_reduce(loss, None, reduction, validate), given)
+
+
+def _soft_counts(logits, targets, sample_weight, validate):
+    """The logits as given and the expected counts TP, PP, AP of each column, summed over axis
+    0. ``p = exp(-softplus(-z))``: finite, with a finite gradient, for every finite logit."""
+    given = _logits(logits, class_axis=False)
+    if given.ndim < 1:
+        fail(ValueError, "logits", "at least one dimension (the batch axis)", "a 0-d array")
+    logits = _working(given)
+    t = _check_targets(targets, logits, validate)
+    p = T.exp(-_softplus(-logits))
+    if sample_weight is not None:
+        w = _sample_weight(sample_weight, t, logits.dtype, validate, what="targets")
+        p_weighted, t_weighted = p * w, t * w
+    else:
+        p_weighted, t_weighted = p, t
+    counts = (
+        T.sum(p_weighted * t, axis=0),
+        T.sum(p_weighted, axis=0),
+        T.sum(t_weighted, axis=0),
+    )
+    return given, counts
+
+
+def soft_precision_loss(
+    logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean", validate=True
+):
+    r"""One minus the soft precision of the batch, one value per column.
+
+    .. math::
+
+        \ell_c = 1 - \frac{TP_c + s}{PP_c + s}, \qquad
+        TP_c = \sum_i w_i\, p_{i,c}\, t_{i,c}, \quad PP_c = \sum_i w_i\, p_{i,c}
+
+    with :math:`p = \sigma(z)`, :math:`s` = ``smooth`` and the sums over the batch axis (axis 0)
+    only: every element of ``targets.shape[1:]`` is a column, whatever the layout. The counts
+    are expected counts under the predicted probabilities, a differentiable surrogate of
+    :math:`TP / (TP + FP)`. The loss is **non-decomposable**: its value on a batch depends on
+    the whole batch, so the batch size matters.
+
+    Args:
+      logits: ``[batch]`` or ``[batch, d1, ...]`` real floating array, one sigmoid per element.
+      targets: same shape, values in ``[0, 1]``.
+      sample_weight: non-negative weights broadcastable to ``targets.shape`` after trailing
+        axes of size one are added (``[batch]`` weighs samples).
+      smooth: a finite number ``> 0``; the loss is then always finite.
+      reduction: ``"none"`` (shape ``targets.shape[1:]``), ``"sum"`` or ``"mean"`` over the
+        columns. ``"weighted_mean"`` is refused: there are no element weights to divide by.
+      validate: check target ranges and weight values where they are known
+        (constants).
+
+    Example:
+      >>> import numpy as np
+      >>> z, t = np.zeros(3), np.array([1.0, 0.0, 0.0])
+      >>> round(float(soft_precision_loss(z, t, smooth=1e-6).eval()), 4)  # 1 - 0.5 / 1.5
+      0.6667
+
+    References:
+      A surrogate of precision from expected counts, as the soft Dice of Milletari, Navab &
+      Ahmadi, "V-Net", 3DV 2016, is of F1.
+    """
+    check_batch_reduction(reduction)
+    smooth = check_smooth(smooth)
+    given, (tp, pp, _) = _soft_counts(logits, targets, sample_weight, validate)
+    s = _const(smooth, tp.dtype)
+    loss = 1 - (tp + s) / (pp + s)
+    return _restore(_reduce(loss, None, reduction, validate), given)
+
+
+def soft_f1_loss(
+    logits, targets, *, sample_weight=None, smooth=1.0, reduction="mean", validate=True
+):
+    r"""One minus the soft F1 score of the batch, one value per column (the batch's soft Dice).
+
+    .. math::
+
+        \ell_c = 1 - \frac{2\,TP_c + s}{PP_c + AP_c + s}, \qquad
+        TP_c = \sum_i w_i\, p_{i,c}\, t_{i,c}, \quad PP_c = \sum_i w_i\, p_{i,c}, \quad
+        AP_c = \sum_i w_i\, t_{i,c}
+
+    with :math:`p = \sigma(z)`, :math:`s` = ``smooth`` and the sums over the batch axis (axis 0)
+    only. With expected counts in place of counts, :math:`F_1 = 2TP / (PP + AP)` is the soft
+    Dice coefficient of Milletari et al. (2016) over the batch: :func:`dice_loss` of the batch
+    seen as one sample. The loss is **non-decomposable**: its value on a batch depends on the
+    whole batch, so the batch size matters.
+
+    Args:
+      logits: ``[batch]`` or ``[batch, d1, ...]`` real floating array, one sigmoid per element.
+      targets: same shape, values in ``[0, 1]``.
+      sample_weight: non-negative weights broadcastable to ``targets.shape`` after trailing
+        axes of size one are added (``[batch]`` weighs samples).
+      smooth: a finite number ``> 0``; the loss is then always finite.
+      reduction: ``"none"`` (shape ``targets.shape[1:]``), ``"sum"`` or ``"mean"`` over the
+        columns. ``"weighted_mean"`` is refused.
+      validate: check target ranges and weight values where they are known
+        (constants).
+
+    Example:
+      >>> import numpy as np
+      >>> z, t = np.zeros(3), np.array([1.0, 0.0, 0.0])
+      >>> round(float(soft_f1_loss(z, t, smooth=1e-6).eval()), 4)  # 1 - 2 * 0.5 / (1.5 + 1)
+      0.6
+
+    References:
+      Milletari, Navab & Ahmadi, "V-Net: Fully Convolutional Neural Networks for Volumetric
+      Medical Image Segmentation", 3DV 2016 (the soft Dice, i.e. soft F1, form).
+    """
+    check_batch_reduction(reduction)
+    smooth = check_smooth(smooth)
+    given, (tp, pp, ap) = _soft_counts(logits, targets, sample_weight, validate)
+    s = _const(smooth, tp.dtype)
+    loss = 1 - (2 * tp + s) / (pp + ap + s)
     return _restore(_reduce(loss, None, reduction, validate), given)
 
 

@@ -33,7 +33,8 @@ def _to_reference_layout(array):
 
 def _convert(array, dtype):
     if isinstance(array, np.ndarray) and np.issubdtype(array.dtype, np.floating):
-        return np.ascontiguousarray(array.astype(dtype))
+        # np.ascontiguousarray would make a 0-d array 1-d.
+        return np.array(array, dtype=dtype, order="C")
     return array
 
 
@@ -59,7 +60,7 @@ def evaluate(name, args, kwargs, *, reduction, dtype, grad=True):
                     kwargs["sample_weight"], rest[0].ndim
                 )
     floating = np.issubdtype(first.dtype, np.floating)
-    variable = losses.chainer.Variable(np.ascontiguousarray(first)) if floating else first
+    variable = losses.chainer.Variable(np.array(first, order="C")) if floating else first
     loss = getattr(losses, name)(variable, *rest, **kwargs, reduction=reduction)
     value = np.asarray(loss.array, dtype=np.float64)
     if moves and CLASS_AXIS[name] and reduction == "none":
