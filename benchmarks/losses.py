@@ -201,10 +201,12 @@ def torch_cases(rows, device):
 def torch_step(device):
     import torch
 
-    def step(loss, first):
+    def step(loss, first, before=None):
         x = first.detach().clone().requires_grad_(True)
         if device.type == "cuda":
             torch.cuda.synchronize(device)
+        if before is not None:
+            before()
         start = time.perf_counter()
         loss(x).backward()
         if device.type == "cuda":
@@ -341,11 +343,13 @@ def tensorflow_cases(rows, device):
 def tensorflow_step(device):
     import tensorflow as tf
 
-    def step(loss, first):
+    def step(loss, first, before=None):
         with tf.device(device):
             x = tf.identity(first)
             if device.startswith("/GPU"):
                 tf.test.experimental.sync_devices()
+            if before is not None:
+                before()
             start = time.perf_counter()
             with tf.GradientTape() as tape:
                 tape.watch(x)
@@ -416,26 +420,34 @@ def peak_memory(framework, loss, variant, rows, device_name):
     _label, fn, first = cases(WARM_ROWS)[loss][variant]
     step(fn, first)  # lazy initialisation (kernels, thread pools) is not the loss's memory
     _label, fn, first = cases(rows)[loss][variant]
-    if device_name == "cuda":
-        if framework == "torch":
-            import torch
+    # The measured step starts from the leaf copy of the input (made before ``before``).
+    start = {}
+    if device_name == "cuda" and framework == "torch":
+        import torch
 
-            torch.cuda.synchronize()
+        def before():
             torch.cuda.reset_peak_memory_stats()
-            before = torch.cuda.memory_allocated()
-            step(fn, first)
-            return torch.cuda.max_memory_allocated() - before
+            start["bytes"] = torch.cuda.memory_allocated()
+
+        step(fn, first, before)
+        return torch.cuda.max_memory_allocated() - start["bytes"]
+    if device_name == "cuda":
         import tensorflow as tf
 
-        tf.config.experimental.reset_memory_stats("GPU:0")
-        before = tf.config.experimental.get_memory_info("GPU:0")["current"]
-        step(fn, first)
-        return tf.config.experimental.get_memory_info("GPU:0")["peak"] - before
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # VmHWM := VmRSS
-    before = _status("VmRSS")
-    step(fn, first)
-    return _status("VmHWM") - before
+        def before():
+            tf.config.experimental.reset_memory_stats("GPU:0")
+            start["bytes"] = tf.config.experimental.get_memory_info("GPU:0")["current"]
+
+        step(fn, first, before)
+        return tf.config.experimental.get_memory_info("GPU:0")["peak"] - start["bytes"]
+
+    def before():
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # VmHWM := VmRSS
+        start["bytes"] = _status("VmRSS")
+
+    step(fn, first, before)
+    return _status("VmHWM") - start["bytes"]
 
 
 def measure_memory(framework, loss, rows, device_name):
