@@ -532,7 +532,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("``", ""))
     parser.add_argument("--rows", type=int, help=f"rows of the batch (10**6; {QUICK_ROWS} quick)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--repeats", type=int, help="timed rounds after warm-up (7; 3 quick)")
+    parser.add_argument("--repeats", type=int, help="timed rounds after warm-up (5; 3 quick)")
     parser.add_argument("--threads", type=int, help="CPU threads of PyTorch (default: its own)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--framework", choices=(*FRAMEWORKS, "all"), default="all")
@@ -551,8 +551,8 @@ def main(argv=None):
         print(json.dumps({"peak": peak}))
         return
     rows = args.rows or (QUICK_ROWS if args.quick else 10**6)
-    repeats = args.repeats or (3 if args.quick else 7)
-    warmup = 1 if args.quick else 2
+    repeats = args.repeats or (3 if args.quick else 5)
+    warmup = 1
     frameworks = FRAMEWORKS if args.framework == "all" else (args.framework,)
     losses = LOSSES
     if args.losses:
@@ -573,11 +573,11 @@ def main(argv=None):
     if "tensorflow" in frameworks and args.device == "cpu" and not args.no_memory:
         print("tensorflow memory measured with TF_ENABLE_ONEDNN_OPTS=0 (its pool hides peaks)")
     print("t/ = time ratio, m/ = peak-memory ratio, ours over the native floor or the peer")
-    # Memory first, in child processes two at a time (the peaks do not depend on the CPUs
+    # Memory first, in child processes three at a time (the peaks do not depend on the CPUs
     # free), so that they never run beside the timings.
     memory = {}
     if not args.no_memory:
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
             futures = {
                 pool.submit(measure_memory, framework, loss, rows, args.device): (framework, loss)
                 for framework in frameworks
