@@ -984,6 +984,10 @@ def sigmoid_focal_loss(
     ``alpha=None`` weighs neither. :math:`\alpha_t` is the element's weight for
     ``"weighted_mean"``. The same as ``torchvision.ops.sigmoid_focal_loss``, whose BCE
     loses tiny values to cancellation where this one evaluates each softplus directly.
+    ``"sum"``, ``"mean"`` and ``"weighted_mean"`` are fused (see ``_SigmoidFocalSum``): the
+    forward pass computes the gradient along with the loss and keeps only it, one
+    logits-sized tensor, so the loss costs about the memory of BCE-with-logits; those
+    reductions have no second derivative (``"none"`` has, through autograd).
 
     Args:
       logits: floating tensor of any shape.
@@ -1018,6 +1022,13 @@ def sigmoid_focal_loss(
     process_group = _check_process_group(process_group)
     x = _floating("logits", logits)
     t = _targets(targets, x, validate)
+    if reduction != "none" and not (torch.is_grad_enabled() and t.requires_grad):
+        # Fused: the forward pass saves only d(sum)/d(logits), one logits-sized tensor.
+        total = _SigmoidFocalSum.apply(x, t, alpha, gamma)
+        # sum(alpha_t) = N (1 - alpha) + (2 alpha - 1) sum(t), as a 0-d mean weight.
+        weight = None if alpha is None else (2 * alpha - 1) * t.detach().mean() + (1 - alpha)
+        loss = _reduce(total, weight, reduction, validate, "alpha", summed_over=x.shape)
+        return _as_input_dtype(loss, logits)
     softplus_neg = F.softplus(-x, threshold=_SOFTPLUS_THRESHOLD)  # -log p
     softplus_pos = F.softplus(x, threshold=_SOFTPLUS_THRESHOLD)  # -log(1 - p)
     bce = t * softplus_neg + (1 - t) * softplus_pos
@@ -1029,6 +1040,107 @@ def sigmoid_focal_loss(
         loss = loss * weight
     loss = _reduce(loss, weight, reduction, validate, "alpha", process_group=process_group)
     return _as_input_dtype(loss, logits)
+
+
+class _SigmoidFocalSum(torch.autograd.Function):
+    r"""The summed sigmoid focal loss whose forward pass saves only its gradient.
+
+    Autograd through the elementwise formula keeps about a dozen logits-sized intermediates
+    for the backward pass. This forward pass walks the flattened batch in chunks (small on the
+    CPU, so that the temporaries stay in cache; large on a GPU, so that kernel launches stay
+    few) and computes per chunk the loss and its analytic derivative
+
+    .. math::
+
+        \frac{\partial \ell}{\partial z} = \alpha_t \Big[ q^\gamma\, (\sigma(z) - t)
+            + \gamma\, q^{\gamma - 1}\, \sigma(z)\,\sigma(-z)\,(1 - 2t)\,\mathrm{BCE} \Big],
+        \qquad q = 1 - p_t = t\,\sigma(-z) + (1 - t)\,\sigma(z),
+
+    where the second term is 0 where :math:`q` is at most the smallest normal number (there the
+    reference clamps the modulating factor, whose gradient is then 0). It returns the sum and
+    saves only that derivative; the backward pass scales it by the incoming gradient. The
+    derivative is not itself differentiable: ``backward(create_graph=True)`` raises (use
+    ``reduction="none"`` and sum, which autograd differentiates twice).
+    """
+
+    # Elements per chunk on a CPU: fewer than PyTorch's grain size (32768), so that every
+    # elementwise kernel runs in the calling thread, its few temporaries in the cache. Larger
+    # chunks open a parallel region per kernel; on an oversubscribed CPU its barrier stalls
+    # turned a 0.3 s step into 1.5 s.
+    CPU_CHUNK = (1 << 15) - 8
+    # On a GPU, about 8 chunks of at least 2**22 elements: a few launches per kernel.
+    GPU_CHUNK = 1 << 22
+
+    @staticmethod
+    def chunks(n, device):
+        if device.type == "cpu":
+            return _SigmoidFocalSum.CPU_CHUNK
+        return max(_SigmoidFocalSum.GPU_CHUNK, -(-n // 8))
+
+    @staticmethod
+    def forward(ctx, logits, targets, alpha, gamma):
+        want_grad = ctx.needs_input_grad[0]
+        z_all, t_all = logits.reshape(-1), targets.reshape(-1)
+        n = z_all.numel()
+        grad_all = torch.empty_like(z_all) if want_grad else None
+        tiny = torch.finfo(logits.dtype).tiny
+        step = _SigmoidFocalSum.chunks(n, logits.device)
+        total = None
+        for start in range(0, n, step):
+            z, t = z_all[start : start + step], t_all[start : start + step]
+            minus_z, negative = z.neg(), torch.sub(1.0, t)
+            sig, sig_neg = torch.sigmoid(z), torch.sigmoid(minus_z)
+            # q = t sigma(-z) + (1 - t) sigma(z), as two products: a tiny q stays precise.
+            q = torch.mul(t, sig_neg).addcmul_(negative, sig)
+            # BCE = t softplus(-z) + (1 - t) softplus(z), each softplus evaluated directly.
+            bce = F.softplus(z, threshold=_SOFTPLUS_THRESHOLD).mul_(negative)
+            bce = bce.addcmul_(t, F.softplus(minus_z, threshold=_SOFTPLUS_THRESHOLD))
+            safe = q.clamp_min(tiny)
+            if gamma == 0:
+                factor = None
+            elif gamma == 1:
+                factor = safe
+            elif gamma == 2:
+                factor = safe * safe
+            else:
+                factor = safe.pow(gamma)
+            value = bce if factor is None else factor * bce
+            weight = None
+            if alpha is not None:
+                weight = torch.mul(t, 2 * alpha - 1).add_(1 - alpha)  # alpha t + (1-alpha)(1-t)
+                value = value.mul_(weight) if factor is not None else value * weight
+            part = value.sum()
+            total = part if total is None else total.add_(part)
+            if not want_grad:
+                continue
+            grad = torch.sub(sig, t)
+            if factor is not None:
+                grad = grad.mul_(factor)
+                # gamma q^(gamma - 1) sigma(z) sigma(-z) (1 - 2t) BCE, 0 where q <= tiny
+                if gamma == 1:
+                    focus = sig.mul_(sig_neg)
+                else:
+                    power = safe if gamma == 2 else safe.pow(gamma - 1)
+                    focus = sig.mul_(sig_neg).mul_(power)
+                focus = focus.mul_(negative.sub_(t)).mul_(bce).mul_(q > tiny)  # 1 - 2t
+                grad = grad.add_(focus, alpha=gamma)
+            if weight is not None:
+                grad = grad.mul_(weight)
+            grad_all[start : start + step] = grad
+        ctx.shape = logits.shape
+        ctx.save_for_backward(grad_all)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad):
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "sigmoid_focal_loss: the summed loss (reduction 'sum', 'mean' or "
+                "'weighted_mean') has no second derivative; for backward(create_graph=True), "
+                "use reduction='none' and reduce the elementwise losses yourself"
+            )
+        (grad_logits,) = ctx.saved_tensors
+        return grad_logits.reshape(ctx.shape) * grad, None, None, None
 
 
 # ----------------------------------------------------------------------------- regression
