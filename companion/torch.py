@@ -1027,7 +1027,15 @@ def sigmoid_focal_loss(
         total = _SigmoidFocalSum.apply(x, t, alpha, gamma)
         # sum(alpha_t) = N (1 - alpha) + (2 alpha - 1) sum(t), as a 0-d mean weight.
         weight = None if alpha is None else (2 * alpha - 1) * t.detach().mean() + (1 - alpha)
-        loss = _reduce(total, weight, reduction, validate, "alpha", summed_over=x.shape)
+        loss = _reduce(
+            total,
+            weight,
+            reduction,
+            validate,
+            "alpha",
+            summed_over=x.shape,
+            process_group=process_group,
+        )
         return _as_input_dtype(loss, logits)
     softplus_neg = F.softplus(-x, threshold=_SOFTPLUS_THRESHOLD)  # -log p
     softplus_pos = F.softplus(x, threshold=_SOFTPLUS_THRESHOLD)  # -log(1 - p)
