@@ -32,9 +32,10 @@ lint: env
 lock:
 	bash scripts/venv.sh lock
 
-# Speed of companion.torch against the native losses (ratios, not a test).
+# Time and peak memory of companion.torch and companion.tensorflow against the native losses
+# and the best peers (ratios, not a test). ARGS="--device cuda" on a GPU.
 bench: env
-	$(BIN)/python benchmarks/losses.py
+	$(BIN)/python benchmarks/losses.py $(ARGS)
 
 clean:
 	rm -rf _build

@@ -49,6 +49,8 @@ LOSSES = (
     "sigmoid_cross_entropy",
     "sigmoid_focal_loss",
     "dice_loss",
+    "soft_precision_loss",
+    "soft_f1_loss",
     "huber_loss",
 )
 VARIANTS = ("floor", "peer", "ours")
@@ -126,6 +128,14 @@ def torch_cases(rows, device):
         inter = (p * targets).sum(1)
         return (1 - (2 * inter + 1) / (p.sum(1) + targets.sum(1) + 1)).mean()
 
+    def user_soft_precision(x):
+        p = torch.sigmoid(x)
+        return (1 - ((p * targets).sum(0) + 1) / (p.sum(0) + 1)).mean()
+
+    def user_soft_f1(x):
+        p = torch.sigmoid(x)
+        return (1 - (2 * (p * targets).sum(0) + 1) / (p.sum(0) + targets.sum(0) + 1)).mean()
+
     def user_cost(x):
         w = cost[labels, x.detach().argmax(1)]
         return (w * F.cross_entropy(x, labels, reduction="none")).sum() / w.sum()
@@ -188,6 +198,16 @@ def torch_cases(rows, device):
             ("formula: 1 - (2 sum pt + 1) / (sum p + sum t + 1)", user_dice),
             lambda p: ours.dice_loss(p, targets, smooth=1.0, validate=False),
             first=probabilities,
+        ),
+        "soft_precision_loss": case(
+            bce,
+            ("formula: 1 - (sum pt + 1) / (sum p + 1)", user_soft_precision),
+            lambda x: ours.soft_precision_loss(x, targets, validate=False),
+        ),
+        "soft_f1_loss": case(
+            bce,
+            ("formula: 1 - (2 sum pt + 1) / (sum p + sum t + 1)", user_soft_f1),
+            lambda x: ours.soft_f1_loss(x, targets, validate=False),
         ),
         "huber_loss": case(
             bce,
@@ -266,6 +286,17 @@ def tensorflow_cases(rows, device):
     keras_dice = keras.losses.Dice(axis=(1,))
     keras_huber = keras.losses.Huber(delta=1.0)
 
+    def user_soft_precision(x):
+        p = tf.sigmoid(x)
+        tp = tf.reduce_sum(p * targets, 0)
+        return tf.reduce_mean(1 - (tp + 1) / (tf.reduce_sum(p, 0) + 1))
+
+    def user_soft_f1(x):
+        p = tf.sigmoid(x)
+        tp = tf.reduce_sum(p * targets, 0)
+        total = tf.reduce_sum(p, 0) + tf.reduce_sum(targets, 0)
+        return tf.reduce_mean(1 - (2 * tp + 1) / (total + 1))
+
     def case(floor, peer, mine, first=logits, first_floor=logits):
         return {"floor": (*floor, first_floor), "peer": (*peer, first), "ours": ("", mine, first)}
 
@@ -330,6 +361,16 @@ def tensorflow_cases(rows, device):
             ("keras Dice(axis=(1,))", lambda p: keras_dice(targets, p)),
             lambda p: ours.dice_loss(p, targets, smooth=1.0, validate=False),
             first=probabilities,
+        ),
+        "soft_precision_loss": case(
+            bce,
+            ("formula: 1 - (sum pt + 1) / (sum p + 1)", user_soft_precision),
+            lambda x: ours.soft_precision_loss(x, targets, validate=False),
+        ),
+        "soft_f1_loss": case(
+            bce,
+            ("formula: 1 - (2 sum pt + 1) / (sum p + sum t + 1)", user_soft_f1),
+            lambda x: ours.soft_f1_loss(x, targets, validate=False),
         ),
         "huber_loss": case(
             bce,
