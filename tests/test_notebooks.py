@@ -202,6 +202,13 @@ def test_chapter_lists_known_topics(notebook_path):
     assert set(topics) <= TOPICS, set(topics) - TOPICS
 
 
+def test_every_topic_is_claimed_by_a_chapter():
+    claimed = set()
+    for path in NOTEBOOKS:
+        claimed |= set(load(path)["metadata"].get("topics") or [])
+    assert claimed >= TOPICS, f"no chapter lists the topics {sorted(TOPICS - claimed)}"
+
+
 def test_no_helper_is_defined_in_two_chapters():
     twice = functions_defined_twice({p.name: load(p) for p in NOTEBOOKS})
     assert not twice, f"move these to book/booktools.py, or name them for their chapter: {twice}"
