@@ -1567,6 +1567,10 @@ class _Loss(torch.nn.Module):
     means): make the module after ``torch.distributed.init_process_group``.
     """
 
+    def __init__(self, process_group=None):
+        super().__init__()
+        self.process_group = _check_process_group(process_group)
+
     def _store(self, weights, **options):
         for name, value in weights.items():
             value = _buffer(value)
@@ -1603,8 +1607,7 @@ class SoftmaxCrossEntropy(_Loss):
         validate=True,
         process_group=None,
     ):
-        super().__init__()
-        self.process_group = _check_process_group(process_group)
+        super().__init__(process_group)
         self._store(
             {"class_weight": class_weight},
             ignore_index=check_ignore_index(ignore_index),
@@ -1651,8 +1654,7 @@ class LogitAdjustedCrossEntropy(_Loss):
         validate=True,
         process_group=None,
     ):
-        super().__init__()
-        self.process_group = _check_process_group(process_group)
+        super().__init__(process_group)
         check_reduction(reduction)
         self._store(
             {"class_prior": class_prior, "class_weight": class_weight},
@@ -1695,8 +1697,7 @@ class SigmoidCrossEntropy(_Loss):
         validate=True,
         process_group=None,
     ):
-        super().__init__()
-        self.process_group = _check_process_group(process_group)
+        super().__init__(process_group)
         self._store(
             {"class_weight": class_weight, "pos_weight": pos_weight},
             label_smoothing=check_label_smoothing(label_smoothing),
@@ -1738,8 +1739,7 @@ class FocalLoss(_Loss):
         validate=True,
         process_group=None,
     ):
-        super().__init__()
-        self.process_group = _check_process_group(process_group)
+        super().__init__(process_group)
         per_class = alpha if _is_per_class(alpha) else None
         self._store(
             {"alpha": per_class},
@@ -1776,8 +1776,7 @@ class SigmoidFocalLoss(_Loss):
     def __init__(
         self, *, alpha=0.25, gamma=2.0, reduction="mean", validate=True, process_group=None
     ):
-        super().__init__()
-        self.process_group = _check_process_group(process_group)
+        super().__init__(process_group)
         self._store({}, alpha=alpha, gamma=gamma, reduction=reduction, validate=validate)
 
     def forward(self, logits, targets):
@@ -1802,8 +1801,7 @@ class HuberLoss(_Loss):
     """
 
     def __init__(self, *, delta=1.0, reduction="mean", process_group=None):
-        super().__init__()
-        self.process_group = _check_process_group(process_group)
+        super().__init__(process_group)
         self._store({}, delta=delta, reduction=reduction)
 
     def forward(self, prediction, target):
@@ -1829,8 +1827,7 @@ class DiceLoss(_Loss):
     def __init__(
         self, *, smooth=1.0, ignore_index=None, reduction="mean", validate=True, process_group=None
     ):
-        super().__init__()
-        self.process_group = _check_process_group(process_group)
+        super().__init__(process_group)
         self._store(
             {},
             smooth=smooth,
@@ -1864,14 +1861,13 @@ class SoftPrecisionLoss(_Loss):
     _function = staticmethod(soft_precision_loss)
 
     def __init__(self, *, smooth=1.0, reduction="mean", validate=True, process_group=None):
-        super().__init__()
+        super().__init__(process_group)
         self._store(
             {},
             smooth=check_smooth(smooth),
             reduction=check_batch_reduction(reduction),
             validate=validate,
         )
-        self.process_group = _check_process_group(process_group)
 
     def forward(self, logits, targets, sample_weight=None):
         return self._function(
@@ -1911,8 +1907,7 @@ class CostSensitiveCrossEntropy(_Loss):
     def __init__(
         self, cost_matrix, *, ignore_index=None, reduction="mean", validate=True, process_group=None
     ):
-        super().__init__()
-        self.process_group = _check_process_group(process_group)
+        super().__init__(process_group)
         self._store(
             {"cost_matrix": cost_matrix},
             ignore_index=check_ignore_index(ignore_index),
