@@ -4,11 +4,12 @@ Two and three processes on 127.0.0.1 (gloo), started by the test itself, each ho
 global batch whose shards differ as much as they can: the first rank holds class 0 only and most
 of the ignored labels, the last rank holds every example of the rare class and no ignored label,
 and with three ranks the middle one holds only ignored labels. A small float64 model wrapped in
-``DistributedDataParallel`` runs every loss and module, for ``"mean"`` and ``"weighted_mean"``,
-with ``validate`` on and off. Given ``process_group=dist.group.WORLD``, the mean over the ranks of
-the returned values is the one-process loss of the whole batch and DDP's averaged gradients are
-its gradients (float64, rtol 1e-10). Without a group, the per-rank mean is pinned: exact where
-every rank has the same denominator, wrong elsewhere. Processes start once per world size and run
+``DistributedDataParallel`` runs every loss and module, for ``"mean"`` and ``"weighted_mean"`` (the
+soft precision and F1 losses, ratios of counts over the whole batch: ``"mean"`` and ``"sum"``), with
+``validate`` on and off. Given ``process_group=dist.group.WORLD``, the mean over the ranks of the
+returned values is the one-process loss of the whole batch and DDP's averaged gradients are its
+gradients (float64, rtol 1e-10). Without a group, the per-rank mean is pinned: exact where every
+rank has the same denominator, wrong elsewhere. Processes start once per world size and run
 every case; results come back through a file per rank.
 
 Keras 3 under ``tf.distribute.MirroredStrategy`` (two logical CPU devices, in a fresh interpreter)
@@ -46,6 +47,7 @@ COST = (
 )
 TOLERANCE = {"rtol": 1e-10, "atol": 1e-13}
 MEANS = ("mean", "weighted_mean")
+BATCH_REDUCTIONS = ("mean", "sum")
 
 
 def global_batch(world):
@@ -217,7 +219,22 @@ CASES = {
         _module(losses.CostSensitiveCrossEntropy, "ignored", args=(COST,), ignore_index=IGNORE),
         (),
     ),
+    # The soft losses are ratios of counts over the whole batch: "sum" (over the columns)
+    # depends on the group too, and "weighted_mean" is refused.
+    "soft-precision": (
+        _fn("soft_precision_loss", "targets", sample_weight="sample_weight", smooth=0.5),
+        (),
+        BATCH_REDUCTIONS,
+    ),
+    "soft-f1": (_fn("soft_f1_loss", "targets", smooth=0.5), (), BATCH_REDUCTIONS),
+    "module-soft-precision": (_module(losses.SoftPrecisionLoss, "targets"), (), BATCH_REDUCTIONS),
+    "module-soft-f1": (_module(losses.SoftF1Loss, "targets", smooth=0.5), (), BATCH_REDUCTIONS),
 }
+
+
+def reductions(case_id):
+    """The reductions a case runs at: the two means, or those of a loss of the whole batch."""
+    return CASES[case_id][2] if len(CASES[case_id]) > 2 else MEANS
 
 
 def run_case(model, case, b, reduction, group, validate, record=None):
@@ -239,8 +256,8 @@ def one_process_results(world):
     model, b = make_model(), global_batch(world)
     return {
         (case_id, reduction, validate): run_case(model, case, b, reduction, None, validate)
-        for case_id, (case, _) in CASES.items()
-        for reduction in MEANS
+        for case_id, (case, *_) in CASES.items()
+        for reduction in reductions(case_id)
         for validate in (True, False)
     }
 
@@ -277,8 +294,8 @@ def _worker_cases(rank, world):
     results = {"group": {}, "naive": {}, "errors": {}}
     # Every operator run with validate=False: none may sync beyond the all-reduce.
     record = RecordOps()
-    for case_id, (case, _) in CASES.items():
-        for reduction in MEANS:
+    for case_id, (case, *_) in CASES.items():
+        for reduction in reductions(case_id):
             for validate in (True, False):
                 key = (case_id, reduction, validate)
                 results["group"][key] = run_case(
@@ -348,7 +365,7 @@ def world(request, tmp_path_factory):
     return size, ranks, one_process_results(size)
 
 
-KEYS = [(c, r, v) for c in CASES for r in MEANS for v in (True, False)]
+KEYS = [(c, r, v) for c in CASES for r in reductions(c) for v in (True, False)]
 
 
 def _close(a, b):
@@ -380,7 +397,7 @@ def test_without_a_group_the_per_rank_mean_is_exact_only_where_denominators_agre
     size, ranks, expected = world
     verdicts = {}
     for case_id in CASES:
-        for reduction in MEANS:
+        for reduction in reductions(case_id):
             naive = sum(r["naive"][(case_id, reduction)][0] for r in ranks) / size
             truth = expected[(case_id, reduction, False)][0]
             grad_naive = ranks[0]["naive"][(case_id, reduction)][1]

@@ -3,15 +3,12 @@
 Values and gradients against the reference in every framework, and the shared bad inputs, are
 checked by ``tests/test_conformance.py``. Here: small values worked out by hand, soft F1 as the
 soft Dice of the batch, what the empty prediction does to each loss, finiteness at saturated
-logits in float32 and float16, the wrappers (``nn.Module`` and Keras ``Loss``), and
-``companion.torch``'s ``process_group`` under a real ``torch.distributed`` run of
-``DistributedDataParallel`` on the CPU.
+logits in float32 and float16, and the wrappers (``nn.Module`` and Keras ``Loss``).
+``companion.torch``'s ``process_group`` under a real ``torch.distributed`` is checked with every
+other loss in ``tests/test_distributed.py``.
 """
 
-import copy
-import datetime
 import importlib
-import socket
 
 import numpy as np
 import pytest
@@ -272,87 +269,3 @@ def test_keras_fit_trains_on_the_weighted_loss_of_the_batch(rng):
     # One batch per epoch: the first loss Keras reports is that of the weights before the step.
     np.testing.assert_allclose(history.history["loss"][0], before, rtol=1e-5)
     assert history.history["loss"][1] < history.history["loss"][0]
-
-
-# ----------------------------------------------------------------------------- torch.distributed
-
-WORLD = 2
-# 12 samples, 3 labels; the shards (7 and 5 samples) hold different class mixes: the first
-# every positive of label 0 and every sure positive of label 2, the second half of label 1's
-# positives and a target of 0.5 for label 2. (Two ranks keep the test's start-up short.)
-SHARDS = ((0, 7), (7, 12))
-
-
-def _batch():
-    g = torch.Generator().manual_seed(7)
-    x = torch.randn(12, 4, generator=g, dtype=torch.float64)
-    t = torch.zeros(12, 3, dtype=torch.float64)
-    t[:4, 0] = 1.0
-    t[[1, 5, 6, 7], 1] = 1.0
-    t[[0, 2, 3, 6], 2] = 1.0
-    t[8, 2] = 0.5
-    w = torch.rand(12, generator=g, dtype=torch.float64) * 2
-    return x, t, w
-
-
-def _distributed_worker(rank, port):
-    import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel
-
-    torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo",
-        init_method=f"tcp://127.0.0.1:{port}",
-        rank=rank,
-        world_size=WORLD,
-        timeout=datetime.timedelta(seconds=60),
-    )
-    try:
-        x, t, w = _batch()
-        lo, hi = SHARDS[rank]
-        torch.manual_seed(0)
-        model = torch.nn.Linear(4, 3).double()
-        single = copy.deepcopy(model)
-        ddp = DistributedDataParallel(model)
-        for name in NAMES:
-            for reduction, options in (("mean", {"sample_weight": w}), ("none", {})):
-                shard_options = {k: v[lo:hi] for k, v in options.items()}
-                ddp.zero_grad()
-                loss = getattr(losses, name)(
-                    ddp(x[lo:hi]),
-                    t[lo:hi],
-                    **shard_options,
-                    smooth=0.5,
-                    reduction=reduction,
-                    process_group=dist.group.WORLD,
-                )
-                loss.sum().backward()  # DDP averages the gradients over the ranks here
-                single.zero_grad()
-                expected = getattr(losses, name)(
-                    single(x), t, **options, smooth=0.5, reduction=reduction
-                )
-                expected.sum().backward()
-                torch.testing.assert_close(loss, expected, rtol=1e-10, atol=1e-14)
-                for p, q in zip(model.parameters(), single.parameters(), strict=True):
-                    torch.testing.assert_close(p.grad, q.grad, rtol=1e-10, atol=1e-14)
-                # The shard's own loss differs: the counts were summed over the group.
-                alone = getattr(losses, name)(
-                    model(x[lo:hi]), t[lo:hi], **shard_options, smooth=0.5, reduction=reduction
-                )
-                assert not torch.allclose(alone, expected)
-    finally:
-        dist.destroy_process_group()
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.skipif(
-    not torch.distributed.is_available() or not torch.distributed.is_gloo_available(),
-    reason="torch.distributed with the gloo backend is not available",
-)
-def test_process_group_gives_every_rank_the_global_loss_and_ddp_the_global_gradient():
-    torch.multiprocessing.spawn(_distributed_worker, args=(_free_port(),), nprocs=WORLD, join=True)
