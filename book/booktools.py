@@ -244,8 +244,8 @@ def _decimals(spec: str) -> int:
     """The decimals of a format spec: ``.2f`` 2, ``.1%`` 3, ``d`` 0."""
     import re
 
-    match = re.fullmatch(r"[^.]*?(?:\.(\d+))?([fF%d]?)", spec)
-    if match is None or (match.group(2) == "" and match.group(1) is not None):
+    match = re.fullmatch(r"[^.]*?(?:\.(\d+))?([fF%d])", spec)
+    if match is None or (match.group(1) is None) != (match.group(2) == "d"):
         raise ValueError(
             f"spec: expected a fixed-point format such as '.2f', '.1%' or "
             f"'d' (a number from training is printed to a set number of "
