@@ -219,3 +219,24 @@ def test_the_same_training_in_float64_holds_its_two_decimals(monkeypatch):
         _precision_table(torch.float64, False), _precision_table(torch.float64, True)
     )
     assert len(table) == 12 and all("±" in cell for cell in table)
+
+
+def test_float64_twins_differ_nine_orders_of_magnitude_less_than_float32_twins():
+    pytest.importorskip("torch")
+    import torch
+
+    from companion.data import rare_multilabel
+    from companion.torch import sigmoid_cross_entropy
+
+    torch.set_num_threads(1)
+    data = rare_multilabel(rare_fraction=0.5, test_size=0.4, seed=0)
+    apart = {}
+    for dtype in (torch.float32, torch.float64):
+        logits = []
+        for twin in (False, True):
+            net = _train(data.x_train, data.y_train[:, 4], sigmoid_cross_entropy, 0, dtype, twin)
+            with torch.no_grad():
+                logits.append(net(torch.from_numpy(data.x_test).to(dtype)).double().numpy())
+        apart[dtype] = np.abs(logits[0] - logits[1]).max()
+    assert apart[torch.float64] < 1e-11  # 3e-14 here, on logits up to about 50
+    assert apart[torch.float32] > 1e6 * apart[torch.float64]  # 2e-5 here
