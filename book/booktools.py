@@ -226,7 +226,7 @@ def _cell_number():
     try:
         from IPython import get_ipython
 
-        return get_ipython().execution_count
+        return get_ipython().execution_count - 1  # counted before it ends
     except (ImportError, AttributeError):
         return None
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
+from run_notebook import execute  # scripts/, beside this file
 
 REPORT = """\
 import booktools as _b
@@ -33,15 +33,9 @@ for _cell, (_n, (_ratio, _dist, _spread, _dec)) in sorted(_cells.items()):
 def report(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell(REPORT))
-    client = NotebookClient(
-        notebook,
-        timeout=600,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()
+    execute(notebook, path.parent)
     counts = [c.get("execution_count") for c in notebook.cells if c.cell_type == "code"]
-    print(f"{path} (cell = execution count; {len(counts) - 1} code cells)")
+    print(f"{path} (cell = execution count, the n-th code cell; {len(counts) - 1} in all)")
     for output in notebook.cells[-1].outputs:
         print("  " + output.get("text", "").rstrip().replace("\n", "\n  "))
 

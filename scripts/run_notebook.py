@@ -17,15 +17,20 @@ import nbformat
 from nbclient import NotebookClient
 
 
-def run(path: Path) -> None:
-    notebook = nbformat.read(path, as_version=4)
+def execute(notebook, folder: Path) -> None:
+    """Run every cell of ``notebook`` in a fresh python3 kernel started in ``folder``."""
     client = NotebookClient(
         notebook,
         timeout=600,
         kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(folder)}},
     )
     client.execute()
+
+
+def run(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    execute(notebook, path.parent)
     nbformat.write(notebook, path)
     print(f"executed {path}")
 
