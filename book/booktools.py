@@ -549,6 +549,13 @@ def holm(p_values) -> np.ndarray:
     return adjusted
 
 
+def _signed(text: str) -> str:
+    """A true minus sign, and no sign on a number that rounds to 0."""
+    if text.strip("+-0.") == "":
+        return text.lstrip("+-")
+    return text.replace("-", "−")
+
+
 def compare_over_seeds(
     scores,
     twin_scores,
@@ -613,7 +620,7 @@ def compare_over_seeds(
             summaries[1][name],
         )
         mean, low, high = (
-            format(Held(v, t), spec).replace("-", "−")
+            _signed(format(Held(v, t), spec))
             for v, t in ((mean, t_mean), (low, t_low), (high, t_high))
         )
         p, t_p = adjusted[0][i], adjusted[1][i]

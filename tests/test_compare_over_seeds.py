@@ -105,3 +105,9 @@ def test_scores_of_unequal_seeds_or_remedies_are_refused():
     with pytest.raises(ValueError, match="at least one remedy"):
         only = {"none": SCORES["none"]}
         compare_over_seeds(only, only, baseline="none")
+
+
+def test_a_difference_that_rounds_to_zero_has_no_sign():
+    scores = {"none": [0.500, 0.520, 0.480], "tiny": [0.499, 0.519, 0.479]}
+    row = _rows(compare_over_seeds(scores, scores, baseline="none"))[0]
+    assert row[1] == "0.00"
