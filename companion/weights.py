@@ -357,18 +357,43 @@ def class_prior(labels, n_classes=None):
 _weights_from_labels = class_weight  # the parameter of unet_weight_map shadows the name
 
 
-def unet_weight_map(labels, *, w0=10.0, sigma=5.0, class_weight=None, instances=None, background=0):
+GAP_ON = ("background", "all")
+
+
+def unet_weight_map(
+    labels,
+    *,
+    w0=10.0,
+    sigma=5.0,
+    class_weight=None,
+    instances=None,
+    background=0,
+    gap_on="background",
+):
     r"""U-Net's per-pixel weight map: a class-balance term plus a term for narrow gaps.
+
+    Ronneberger et al.'s equation 2,
 
     .. math::
 
-        w(x) = w_c(x) + w_0 \exp\!\left(-\frac{(d_1(x) + d_2(x))^2}{2\sigma^2}\right)
+        w(x) = w_c(x) + w_0 \exp\!\left(-\frac{(d_1(x) + d_2(x))^2}{2\sigma^2}\right),
 
-    where :math:`w_c(x)` is the weight of pixel :math:`x`'s class, and :math:`d_1(x)`,
-    :math:`d_2(x)` are its Euclidean distances to the nearest and the second-nearest object
-    (a pixel inside an object is at distance 0 from it). The second term is largest in the thin
-    gaps between objects that almost touch; an image with fewer than two objects has none of it.
-    Ronneberger et al. set :math:`w_0 = 10` and :math:`\sigma \approx 5` pixels.
+    where, in the paper's words, ":math:`w_c: \Omega \to \mathbb{R}` is the weight map to
+    balance the class frequencies, :math:`d_1: \Omega \to \mathbb{R}` denotes the distance to
+    the border of the nearest cell and :math:`d_2: \Omega \to \mathbb{R}` the distance to the
+    border of the second nearest cell", with :math:`w_0 = 10` and :math:`\sigma \approx 5`
+    pixels (section 3). The paper defines the map on every pixel :math:`\Omega` and leaves open
+    which cell is the nearest for a pixel inside one. Here :math:`d_1(x)`, :math:`d_2(x)` are the
+    Euclidean distances from :math:`x` to the nearest and the second-nearest object's pixels, so
+    a pixel inside an object has :math:`d_1 = 0`. Where the gap term goes is this
+    implementation's choice: by default (``gap_on="background"``) it is added to background
+    pixels only (pixels of no object), where the separation borders carved between touching
+    cells lie (the paper's figure 3c and 3d), as public implementations do (``unetwmap.m`` of
+    deepCyAn multiplies it by ``cells == 0``); ``gap_on="all"`` adds it to every pixel, object
+    pixels included (there :math:`d_1 = 0`, so object pixels near another object get
+    :math:`w_0 \exp(-d_2^2 / 2\sigma^2)` on top of their class weight). A third reading,
+    :math:`d_1` inside a cell as the distance to its own border, is not implemented. An image
+    with fewer than two objects gets no gap term.
 
     Args:
       labels: integer class mask ``[height, width]`` or ``[batch, height, width]``.
@@ -381,6 +406,9 @@ def unet_weight_map(labels, *, w0=10.0, sigma=5.0, class_weight=None, instances=
         touch; ``None`` takes the 4-connected components of ``labels != background`` in each
         image.
       background: the class that is not an object when ``instances`` is ``None``.
+      gap_on: ``"background"`` (default): the gap term on pixels of no object only (instance
+        id 0, or class ``background`` when ``instances`` is ``None``); ``"all"``: on every
+        pixel.
 
     Returns:
       A float64 array of the labels' shape.
@@ -389,11 +417,13 @@ def unet_weight_map(labels, *, w0=10.0, sigma=5.0, class_weight=None, instances=
       >>> mask = np.zeros((1, 7), dtype=int)
       >>> mask[0, [1, 2, 4, 5]] = 1  # two objects, one pixel apart
       >>> unet_weight_map(mask, class_weight=[1.0, 1.0], sigma=1.0).round(2).tolist()
+      [[1.0, 1.0, 1.0, 2.35, 1.0, 1.0, 1.0]]
+      >>> unet_weight_map(mask, class_weight=[1.0, 1.0], sigma=1.0, gap_on="all").round(2).tolist()
       [[1.0, 1.11, 2.35, 2.35, 2.35, 1.11, 1.0]]
 
     References:
       Ronneberger, Fischer & Brox, "U-Net: Convolutional Networks for Biomedical Image
-      Segmentation", MICCAI 2015, section 3 (equation 2).
+      Segmentation", MICCAI 2015 (arXiv:1505.04597), section 3, equation 2 and figure 3.
     """
     try:
         from scipy import ndimage
@@ -411,6 +441,10 @@ def unet_weight_map(labels, *, w0=10.0, sigma=5.0, class_weight=None, instances=
     sigma = check_number("sigma", sigma, low=0.0, low_open=True)
     if isinstance(background, bool) or not isinstance(background, numbers.Integral):
         fail(TypeError, "background", "an integer class", type(background).__name__)
+    if not isinstance(gap_on, str):
+        fail(TypeError, "gap_on", f"one of {GAP_ON}", type(gap_on).__name__)
+    if gap_on not in GAP_ON:
+        fail(ValueError, "gap_on", f"one of {GAP_ON}", repr(gap_on))
     if class_weight is None:
         table = _weights_from_labels(mask)
     else:
@@ -444,4 +478,6 @@ def unet_weight_map(labels, *, w0=10.0, sigma=5.0, class_weight=None, instances=
         distances = np.stack([ndimage.distance_transform_edt(ids != k) for k in present])
         nearest = np.partition(distances, 1, axis=0)[:2]
         gap[n] = w0 * np.exp(-((nearest[0] + nearest[1]) ** 2) / (2 * sigma**2))
+        if gap_on == "background":
+            gap[n] *= ids == 0  # pixels of no object
     return table[mask] + gap.reshape(mask.shape)

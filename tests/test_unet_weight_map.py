@@ -22,8 +22,22 @@ def test_equals_the_formula_pixel_by_pixel(rng):
     distances = np.stack([ndimage.distance_transform_edt(ids != k) for k in range(1, count + 1)])
     d = np.sort(distances, axis=0)
     w_c = class_weight(mask)
-    expected = w_c[mask] + 10.0 * np.exp(-((d[0] + d[1]) ** 2) / (2 * 5.0**2))
-    np.testing.assert_allclose(unet_weight_map(mask), expected, rtol=1e-12)
+    gap = 10.0 * np.exp(-((d[0] + d[1]) ** 2) / (2 * 5.0**2))
+    np.testing.assert_allclose(unet_weight_map(mask), w_c[mask] + gap * (ids == 0), rtol=1e-12)
+    np.testing.assert_allclose(unet_weight_map(mask, gap_on="all"), w_c[mask] + gap, rtol=1e-12)
+
+
+def test_the_gap_term_is_on_background_pixels_by_default_and_everywhere_with_all():
+    mask = _two_squares(1)
+    term = unet_weight_map(mask, class_weight=[0.0, 0.0])
+    term_all = unet_weight_map(mask, class_weight=[0.0, 0.0], gap_on="all")
+    np.testing.assert_array_equal(term[mask == 1], 0.0)  # no gap term inside the squares
+    np.testing.assert_array_equal(term[mask == 0], term_all[mask == 0])
+    np.testing.assert_array_equal(unet_weight_map(mask, gap_on="background"), unet_weight_map(mask))
+    # An edge pixel beside the gap: d1 = 0 (inside its square), d2 = 2 across the gap.
+    assert mask[10, 7] == 1
+    assert term_all[10, 7] == pytest.approx(10.0 * np.exp(-4.0 / 50.0), rel=1e-12)
+    assert term_all[mask == 1].min() > 0.0
 
 
 def test_defaults_are_the_papers_w0_10_and_sigma_5():
@@ -64,10 +78,25 @@ def test_instances_separate_objects_that_touch():
     mask[2:6, 2:10] = 1  # one component to the labels
     instances = np.zeros_like(mask)
     instances[2:6, 2:6], instances[2:6, 6:10] = 1, 2  # two touching objects
-    merged = unet_weight_map(mask, class_weight=[1.0, 1.0])
-    split = unet_weight_map(mask, class_weight=[1.0, 1.0], instances=instances)
+    merged = unet_weight_map(mask, class_weight=[1.0, 1.0], gap_on="all")
+    split = unet_weight_map(mask, class_weight=[1.0, 1.0], instances=instances, gap_on="all")
     np.testing.assert_array_equal(merged, 1.0)
     assert split[3, 5] == pytest.approx(1.0 + 10.0 * np.exp(-1.0 / 50.0))
+    # Where the cells touch there is no background pixel: the default adds nothing there,
+    # only on the background around the two cells.
+    default = unet_weight_map(mask, class_weight=[1.0, 1.0], instances=instances)
+    np.testing.assert_array_equal(default[instances > 0], 1.0)
+    assert default[1, 5] > 1.0
+
+
+def test_instances_decide_which_pixels_are_background():
+    mask = np.zeros((5, 12), dtype=np.int64)
+    mask[1:4, 1:5], mask[1:4, 7:11] = 1, 1
+    instances = np.zeros_like(mask)
+    instances[1:4, 1:5], instances[1:4, 7:11] = 1, 2
+    instances[2, 2] = 0  # a pixel of class 1 that belongs to no instance
+    weight = unet_weight_map(mask, class_weight=[1.0, 1.0], instances=instances)
+    assert weight[2, 2] > 1.0 and weight[2, 3] == 1.0
 
 
 def test_dict_class_weight_and_other_background():
@@ -96,6 +125,10 @@ def test_dict_class_weight_and_other_background():
         ({"instances": np.zeros((3, 4), dtype=int)}, ValueError, "instances"),
         ({"instances": np.full((3, 3), 0.5)}, TypeError, "instances"),
         ({"background": 0.0}, TypeError, "background"),
+        ({"gap_on": "objects"}, ValueError, "gap_on"),
+        ({"gap_on": "Background"}, ValueError, "gap_on"),
+        ({"gap_on": None}, TypeError, "gap_on"),
+        ({"gap_on": True}, TypeError, "gap_on"),
     ],
 )
 def test_bad_input_names_the_argument(kwargs, error, argument):
@@ -103,3 +136,13 @@ def test_bad_input_names_the_argument(kwargs, error, argument):
     labels = arguments.pop("labels")
     with pytest.raises(error, match=rf"^{argument}: expected"):
         unet_weight_map(labels, **arguments)
+
+
+@pytest.mark.parametrize(
+    ("gap_on", "error", "got"),
+    [("objects", ValueError, "'objects'"), (1, TypeError, "int"), (None, TypeError, "NoneType")],
+)
+def test_gap_on_message_says_what_was_expected_and_what_came(gap_on, error, got):
+    with pytest.raises(error) as raised:
+        unet_weight_map(np.eye(3, dtype=int), gap_on=gap_on)
+    assert str(raised.value) == f"gap_on: expected one of ('background', 'all'), got {got}"
