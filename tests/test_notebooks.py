@@ -67,9 +67,12 @@ def machine_specific_outputs(notebook):
 
 
 def defined_functions(notebook):
+    """Functions and classes a notebook defines; not the special methods (``__len__``) a class
+    must spell as its protocol does."""
     names = set()
     for cell in code_cells(notebook):
-        names |= set(re.findall(r"^\s*def (\w+)\(", "".join(cell["source"]), re.MULTILINE))
+        found = re.findall(r"^\s*(?:def|class) (\w+)\b", "".join(cell["source"]), re.MULTILINE)
+        names |= {name for name in found if not re.fullmatch(r"__\w+__", name)}
     return names
 
 
@@ -140,6 +143,9 @@ def test_the_twice_defined_check_catches_a_helper_in_two_chapters():
     other = _fake([("x = 1\ndef train(data):\n    pass", [], 1)])
     assert functions_defined_twice({"a": one, "b": other}) == {"train": ["a", "b"]}
     assert functions_defined_twice({"a": one}) == {}
+    batches = _fake([("class Batches:\n    def __len__(self):\n        return 2", [], 1)])
+    again = _fake([("class Batches:\n    def __len__(self):\n        return 3", [], 1)])
+    assert functions_defined_twice({"a": batches, "b": again}) == {"Batches": ["a", "b"]}
 
 
 def test_the_alt_text_check_catches_a_figure_without_one():
