@@ -563,6 +563,7 @@ def compare_over_seeds(
     baseline: str,
     decimals: int = 2,
     level: float = 0.95,
+    title: str | None = None,
 ):
     """Each remedy against ``baseline``, paired by seed, as a table.
 
@@ -574,7 +575,9 @@ def compare_over_seeds(
     (mean ± t_{n−1} · sd/√n), the two-sided paired t-test's p-value
     adjusted by :func:`holm` over the table's comparisons, and whether the
     difference is beyond the noise: adjusted p < 1 − ``level``. Every
-    printed number and verdict goes through the twin check.
+    printed number and verdict goes through the twin check. A ``title``
+    heads the table in the same output (a title printed beside it would be
+    merged with the cell's other printed text, away from its table).
 
     >>> scores = {"none": [0.50, 0.52, 0.48, 0.51], "weights": [0.60, 0.61,
     ...           0.59, 0.62], "focal": [0.51, 0.51, 0.49, 0.53]}
@@ -640,4 +643,11 @@ def compare_over_seeds(
         f"p (Holm, {len(names)} tests)",
         "beyond the noise",
     ]
-    return markdown_table(header, rows)
+    table = markdown_table(header, rows)
+    if title is None:
+        return table
+    if not isinstance(title, str):
+        raise TypeError(f"title: expected a str, got {type(title).__name__}")
+    from IPython.display import Markdown
+
+    return Markdown(f"**{title}**\n\n{table.data}")

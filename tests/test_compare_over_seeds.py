@@ -111,3 +111,13 @@ def test_a_difference_that_rounds_to_zero_has_no_sign():
     scores = {"none": [0.500, 0.520, 0.480], "tiny": [0.499, 0.519, 0.479]}
     row = _rows(compare_over_seeds(scores, scores, baseline="none"))[0]
     assert row[1] == "0.00"
+
+
+def test_a_title_heads_the_table_in_the_same_output():
+    table = compare_over_seeds(SCORES, SCORES, baseline="none", title="recall of digit 3")
+    lines = table.data.splitlines()
+    assert lines[0] == "**recall of digit 3**"
+    assert lines[1] == ""
+    assert lines[2].startswith("| remedy | − none |")
+    with pytest.raises(TypeError, match="title: expected a str, got int"):
+        compare_over_seeds(SCORES, SCORES, baseline="none", title=3)
