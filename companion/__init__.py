@@ -8,13 +8,24 @@
 * :mod:`companion.data`: small deterministic data sets built from what packages ship.
 * ``companion.torch``, ``companion.tensorflow``, ``companion.chainer``, ``companion.theano``: the
   same losses in each framework's own idiom (each imports its framework when imported).
+* ``companion.keras``: the same losses in ``keras.ops``, for Keras 3 on the TensorFlow, JAX and
+  PyTorch backends, with serialisable ``keras.losses.Loss`` classes.
 """
 
 import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("reference", "weights", "data", "torch", "tensorflow", "chainer", "theano")
+_SUBMODULES = (
+    "reference",
+    "weights",
+    "data",
+    "torch",
+    "tensorflow",
+    "keras",
+    "chainer",
+    "theano",
+)
 
 
 def __getattr__(name):

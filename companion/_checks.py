@@ -7,8 +7,11 @@ checks of array values need the data on the host and are skipped with ``validate
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
+import os
+import sys
 from collections.abc import Mapping
 
 REDUCTIONS = ("none", "sum", "mean", "weighted_mean")
@@ -214,3 +217,28 @@ def check_batch_reduction(reduction: object) -> str:
 def check_smooth(smooth: object) -> float:
     """``smooth > 0`` and finite, so that a ratio of sums is never 0/0 and always finite."""
     return check_number("smooth", smooth, low=0.0, low_open=True)
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Point file descriptor 2 at the null device (C++ writes bypass ``sys.stderr``).
+
+    TensorFlow 2.21 prints a "Could not find cuda drivers" line on machines without a GPU before
+    its log level applies (tensorflow/tensorflow#100442); the framework modules import it inside
+    this context.
+    """
+    if sys.stderr is not None:
+        sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 to silence
+        yield
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)

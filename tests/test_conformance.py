@@ -19,6 +19,7 @@ that reason.
 """
 
 import importlib
+import os
 
 import numpy as np
 import pytest
@@ -39,7 +40,11 @@ from cases import (
 
 from companion import reference
 
-FRAMEWORKS = ("torch", "tensorflow", "chainer", "theano")
+# COMPANION_FRAMEWORKS (comma-separated) narrows the list: tests/test_keras_backends.py runs the
+# Keras adapter alone on the JAX and PyTorch backends of Keras that way.
+FRAMEWORKS = tuple(
+    os.environ.get("COMPANION_FRAMEWORKS", "torch,tensorflow,keras,chainer,theano").split(",")
+)
 TOLERANCE = {"float64": {"rtol": 1e-10, "atol": 1e-12}, "float32": {"rtol": 1e-4, "atol": 1e-6}}
 # Half precision is computed in float32 and rounded once to the input's dtype: the tolerance is
 # a few units of that rounding (float16 keeps 11 significant bits, bfloat16 8), plus float16's

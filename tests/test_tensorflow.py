@@ -7,7 +7,6 @@ and tf-keras pinned here was measured with the versions of the lock (keras 3.15.
 
 import functools
 import importlib
-import json
 import os
 import subprocess
 import sys
@@ -323,211 +322,10 @@ def test_float32_logits_take_float64_weights_in_their_own_dtype(rng):
     assert loss.dtype == tf.float32
 
 
-# ----------------------------------------------------------------------------- Keras 3 losses
+# ----------------------------------------------------------------------------- Keras 3 fit
 
-
-def _keras_case(name, rng, n=16):
-    """(loss arguments, output units, output activation, y, x) for a tiny Dense model."""
-    x = rng.normal(size=(n, 4)).astype(np.float32)
-    labels = rng.integers(0, 3, size=n)
-    binary = (rng.random((n, 2)) < 0.4).astype(np.float32)
-    return {
-        "SoftmaxCrossEntropy": ({"class_weight": {1: 3.0}}, 3, None, labels),
-        "SigmoidCrossEntropy": ({"class_weight": [1.0, 2.0], "pos_weight": 3.0}, 2, None, binary),
-        "FocalLoss": ({"alpha": [0.5, 1.0, 2.0], "gamma": 1.5}, 3, None, labels),
-        "SigmoidFocalLoss": ({"alpha": 0.3, "gamma": 2.0}, 2, None, binary),
-        "HuberLoss": ({"delta": 0.5}, 1, None, rng.normal(size=n).astype(np.float32)),
-        "DiceLoss": ({"smooth": 0.5}, 2, "sigmoid", binary),
-        "CostSensitiveCrossEntropy": (
-            {"cost_matrix": [[0.0, 1.0, 2.0], [5.0, 0.0, 1.0], [1.0, 1.0, 0.0]]},
-            3,
-            None,
-            labels,
-        ),
-    }[name] + (x,)
-
-
-FUNCTIONS = {
-    "SoftmaxCrossEntropy": ctf.softmax_cross_entropy,
-    "SigmoidCrossEntropy": ctf.sigmoid_cross_entropy,
-    "FocalLoss": ctf.focal_loss,
-    "SigmoidFocalLoss": ctf.sigmoid_focal_loss,
-    "HuberLoss": ctf.huber_loss,
-    "DiceLoss": ctf.dice_loss,
-    "CostSensitiveCrossEntropy": ctf.cost_sensitive_cross_entropy,
-}
-
-
-MEAN_OVER_LAST_AXIS = ("SigmoidCrossEntropy", "SigmoidFocalLoss", "HuberLoss")
-
-
-def _function_value(name, kwargs, y_pred, y_true, sample_weight=None):
-    """The class' value computed with the function: Keras' sum_over_batch_size of w * loss."""
-    kwargs = dict(kwargs)
-    extra = (kwargs.pop("cost_matrix"),) if "cost_matrix" in kwargs else ()
-    y_pred = f64(y_pred)
-    if name == "HuberLoss":
-        y_true = y_true.reshape(y_pred.shape)
-    per_element = f64(FUNCTIONS[name](y_pred, y_true, *extra, **kwargs, reduction="none"))
-    if name in MEAN_OVER_LAST_AXIS:
-        per_element = per_element.mean(axis=-1)
-    if sample_weight is not None:
-        per_element = per_element * sample_weight.reshape(
-            sample_weight.shape + (1,) * (per_element.ndim - sample_weight.ndim)
-        )
-    return per_element.mean()
-
-
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_loss_class_is_its_function_reduced_by_keras_with_sample_weight(rng, name):
-    kwargs, units, activation, y, _ = _keras_case(name, rng)
-    y_pred = rng.normal(size=(len(y), units)).astype(np.float32)
-    if activation == "sigmoid":
-        y_pred = tf.sigmoid(y_pred).numpy()
-    sample_weight = rng.uniform(0.0, 2.0, size=len(y))
-    loss = getattr(ctf, name)(**kwargs)
-    np.testing.assert_allclose(
-        loss(y, y_pred, sample_weight=sample_weight),
-        _function_value(name, kwargs, y_pred, y, sample_weight),
-        rtol=1e-5,
-    )
-
-
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_loss_class_round_trips_through_get_config_and_json(rng, name):
-    kwargs, *_ = _keras_case(name, rng)
-    loss = getattr(ctf, name)(**kwargs, reduction="sum", name="weighted")
-    text = json.dumps(keras.saving.serialize_keras_object(loss))
-    restored = keras.saving.deserialize_keras_object(json.loads(text))
-    assert type(restored) is type(loss)
-    assert restored.get_config() == loss.get_config()
-    assert restored.get_config()["reduction"] == "sum"
-    for key, value in kwargs.items():
-        assert restored.get_config()[key] == value
-
-
-def test_from_config_turns_json_string_keys_back_into_classes():
-    restored = ctf.SoftmaxCrossEntropy.from_config(
-        {"class_weight": {"1": 3.0}, "name": "ce", "reduction": "sum_over_batch_size"}
-    )
-    assert restored.class_weight == {1: 3.0}
-
-
-def _fit(name, rng, *, jit_compile):
-    kwargs, units, activation, y, x = _keras_case(name, rng)
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(units, activation=activation)])
-    model.compile(
-        keras.optimizers.SGD(0.1), loss=getattr(ctf, name)(**kwargs), jit_compile=jit_compile
-    )
-    history = model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
-    return model, kwargs, x, y, history.history["loss"]
-
-
-@pytest.mark.parametrize("name", FUNCTIONS)
-def test_loss_class_trains_a_tiny_model_with_compile_and_fit(rng, name):
-    model, kwargs, x, y, losses = _fit(name, rng, jit_compile=False)
-    assert len(losses) == 2 and np.all(np.isfinite(losses))
-    np.testing.assert_allclose(
-        model.evaluate(x, y, verbose=0),
-        _function_value(name, kwargs, model.predict(x, verbose=0), y),
-        rtol=1e-5,
-    )
-
-
-def test_loss_class_trains_under_xla_as_keras_does_on_a_gpu(rng):
-    _, _, _, _, eager_losses = _fit("FocalLoss", np.random.default_rng(1), jit_compile=False)
-    _, _, _, _, xla_losses = _fit("FocalLoss", np.random.default_rng(1), jit_compile=True)
-    np.testing.assert_allclose(xla_losses, eager_losses, rtol=1e-5)
-
-
-def test_a_model_with_a_companion_loss_saves_and_loads(rng, tmp_path):
-    model, kwargs, x, y, _ = _fit("SoftmaxCrossEntropy", rng, jit_compile=False)
-    model.save(tmp_path / "model.keras")
-    loaded = keras.saving.load_model(tmp_path / "model.keras")
-    assert isinstance(loaded.loss, ctf.SoftmaxCrossEntropy)
-    assert loaded.loss.class_weight == kwargs["class_weight"]
-    np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), model.evaluate(x, y, verbose=0))
-
-
-def test_loss_class_takes_sparse_labels_with_a_trailing_axis_of_one(rng):
-    logits = rng.normal(size=(6, 3)).astype(np.float32)
-    labels = rng.integers(0, 3, size=6)
-    loss = ctf.SoftmaxCrossEntropy()
-    np.testing.assert_allclose(loss(labels[:, None], logits), loss(labels, logits), rtol=1e-7)
-
-
-# ----------------------------------------------------------------------------- fit_sample_weight
-
-
-@pytest.mark.parametrize("shape", [(12,), (4, 6), (3, 4, 5)], ids=["rank1", "rank2", "rank3"])
-def test_fit_sample_weight_weighs_every_element_of_sparse_labels(rng, shape):
-    labels = rng.integers(0, 3, size=shape)
-    table = np.array([1.0, 4.0, 0.5])
-    per_sample = rng.uniform(0.0, 2.0, size=shape[0])
-    weight = ctf.fit_sample_weight(labels, class_weight=table, sample_weight=per_sample)
-    assert weight.shape == shape
-    expected = table[labels] * per_sample.reshape((-1,) + (1,) * (len(shape) - 1))
-    np.testing.assert_allclose(weight, expected, rtol=1e-15)
-
-
-@pytest.mark.parametrize("shape", [(12,), (4, 6), (3, 4, 5)], ids=["rank1", "rank2", "rank3"])
-def test_fit_sample_weight_of_one_hot_labels_equals_that_of_their_class_indices(rng, shape):
-    labels = rng.integers(0, 3, size=shape)
-    one_hot = np.eye(3, dtype=np.float32)[labels]
-    sample_weight = rng.uniform(0.0, 2.0, size=shape)
-    np.testing.assert_array_equal(
-        ctf.fit_sample_weight(one_hot, class_weight={1: 4.0}, sample_weight=sample_weight),
-        ctf.fit_sample_weight(labels, class_weight={1: 4.0}, sample_weight=sample_weight),
-    )
-
-
-def test_fit_sample_weight_takes_tensors(rng):
-    labels = rng.integers(0, 3, size=(4, 5))
-    table, per_sample = np.array([1.0, 4.0, 0.5]), rng.uniform(size=4)
-    np.testing.assert_allclose(
-        ctf.fit_sample_weight(
-            tf.constant(labels),
-            class_weight=tf.constant(table),
-            sample_weight=tf.constant(per_sample),
-        ),
-        ctf.fit_sample_weight(labels, class_weight=table, sample_weight=per_sample),
-    )
-
-
-def test_fit_sample_weight_reads_soft_labels_as_one_hot_by_their_argmax():
-    soft = np.array([[0.8, 0.1, 0.1], [0.05, 0.05, 0.9]], dtype=np.float32)
-    np.testing.assert_array_equal(
-        ctf.fit_sample_weight(soft, class_weight=[1.0, 2.0, 3.0]), [1.0, 3.0]
-    )
-
-
-def test_fit_sample_weight_takes_integer_labels_as_sparse_even_when_they_look_one_hot():
-    labels = np.array([[0, 1], [1, 0]])
-    weight = ctf.fit_sample_weight(labels, class_weight=[1.0, 5.0])
-    np.testing.assert_array_equal(weight, [[1.0, 5.0], [5.0, 1.0]])
-
-
-def test_fit_sample_weight_takes_float_class_indices_that_do_not_sum_to_one_as_sparse():
-    labels = np.array([[0.0, 2.0, 1.0], [1.0, 1.0, 0.0]])
-    np.testing.assert_array_equal(
-        ctf.fit_sample_weight(labels, class_weight=[1.0, 2.0, 3.0]),
-        [[1.0, 3.0, 2.0], [2.0, 2.0, 1.0]],
-    )
-
-
-def test_fit_sample_weight_one_hot_can_be_forced_either_way():
-    # A [N, 2] float sequence of 0/1 labels with one 1 per row looks one-hot.
-    ambiguous = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
-    assert ctf.fit_sample_weight(ambiguous, class_weight=[1.0, 5.0]).shape == (3,)
-    np.testing.assert_array_equal(
-        ctf.fit_sample_weight(ambiguous, class_weight=[1.0, 5.0], one_hot=False),
-        [[1.0, 5.0], [5.0, 1.0], [1.0, 5.0]],
-    )
-    np.testing.assert_array_equal(
-        ctf.fit_sample_weight(np.array([[0, 1], [1, 0]]), class_weight=[1.0, 5.0], one_hot=True),
-        [5.0, 1.0],
-    )
+# The Keras classes and fit_sample_weight are those of companion.keras: tests/test_keras.py
+# checks them on every backend.
 
 
 def _classifier(labels_shape, n_classes=3):
@@ -537,26 +335,6 @@ def _classifier(labels_shape, n_classes=3):
     model = keras.Model(inputs, keras.layers.Dense(n_classes)(inputs))
     model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model
-
-
-@pytest.mark.parametrize("shape", [(6, 5), (4, 3, 5)], ids=["sequence", "mask"])
-def test_keras3_fit_with_fit_sample_weight_weighs_every_element(rng, shape):
-    x = rng.normal(size=(*shape, 2)).astype(np.float32)
-    labels = rng.integers(0, 3, size=shape)
-    table, per_sample = {0: 1.0, 1: 4.0, 2: 0.5}, rng.uniform(0.5, 2.0, size=shape[0])
-    model = _classifier(shape)
-    weight = ctf.fit_sample_weight(labels, class_weight=table, sample_weight=per_sample)
-    history = model.fit(x, labels, sample_weight=weight, epochs=1, verbose=0, shuffle=False)
-    assert np.isfinite(history.history["loss"][0])
-    expected = reference.softmax_cross_entropy(
-        f64(model.predict(x, verbose=0)),
-        labels,
-        class_weight=[table[c] for c in range(3)],
-        sample_weight=per_sample,
-    )
-    np.testing.assert_allclose(
-        model.evaluate(x, labels, sample_weight=weight, verbose=0), expected, rtol=1e-5
-    )
 
 
 # ----------------------------------------------------------------------------- Keras 3 vs tf-keras
@@ -693,66 +471,6 @@ def test_zero_classes_and_0d_logits_blame_logits_whatever_validate_says(validate
     for z, y in [(np.zeros((3, 0)), np.zeros(3, np.int64)), (np.float64(0.5), np.int64(0))]:
         with pytest.raises(ValueError, match=r"^logits: expected"):
             ctf.softmax_cross_entropy(z, y, validate=validate)
-
-
-KERAS_CONSTRUCTOR_MISTAKES = [
-    ("FocalLoss", {"gamma": -1.0}, "gamma"),
-    ("FocalLoss", {"alpha": -0.5}, "alpha"),
-    ("FocalLoss", {"alpha": [1.0, float("nan"), 1.0]}, "alpha"),
-    ("SoftmaxCrossEntropy", {"class_weight": [1.0, -1.0, 1.0]}, "class_weight"),
-    ("SoftmaxCrossEntropy", {"class_weight": [[1.0, 1.0, 1.0]]}, "class_weight"),
-    ("SoftmaxCrossEntropy", {"class_weight": {-1: 2.0}}, "class_weight"),
-    ("SoftmaxCrossEntropy", {"class_weight": {0: -2.0}}, "class_weight"),
-    ("SoftmaxCrossEntropy", {"class_weight": [1.0, float("nan"), 1.0]}, "class_weight"),
-    ("SoftmaxCrossEntropy", {"label_smoothing": 1.5}, "label_smoothing"),
-    ("SoftmaxCrossEntropy", {"ignore_index": 1.5}, "ignore_index"),
-    ("SoftmaxCrossEntropy", {"smoothing_weight": "class"}, "smoothing_weight"),
-    ("CostSensitiveCrossEntropy", {"cost_matrix": np.ones((3, 2))}, "cost_matrix"),
-    ("CostSensitiveCrossEntropy", {"cost_matrix": -np.ones((3, 3))}, "cost_matrix"),
-    ("SigmoidCrossEntropy", {"pos_weight": -1.0}, "pos_weight"),
-    ("SigmoidCrossEntropy", {"label_smoothing": -0.1}, "label_smoothing"),
-    ("SigmoidFocalLoss", {"alpha": 2.0}, "alpha"),
-    ("HuberLoss", {"delta": 0.0}, "delta"),
-    ("DiceLoss", {"smooth": -1.0}, "smooth"),
-]
-
-
-@pytest.mark.parametrize(
-    ("name", "kwargs", "argument"),
-    KERAS_CONSTRUCTOR_MISTAKES,
-    ids=[f"{n}-{a}-{i}" for i, (n, _, a) in enumerate(KERAS_CONSTRUCTOR_MISTAKES)],
-)
-def test_keras_loss_checks_its_arguments_when_constructed(name, kwargs, argument):
-    with pytest.raises((ValueError, TypeError), match=f"^{argument}: expected .*, got "):
-        getattr(ctf, name)(**kwargs)
-
-
-def test_a_nan_class_weight_fails_before_an_xla_fit_where_graph_checks_are_dropped(rng):
-    x = rng.normal(size=(8, 4)).astype(np.float32)
-    y = rng.integers(0, 3, size=8)
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
-    with pytest.raises(ValueError, match=r"^class_weight: expected"):
-        model.compile(
-            optimizer="sgd",
-            loss=ctf.SoftmaxCrossEntropy(class_weight=[1.0, float("nan"), 1.0]),
-            jit_compile=True,
-        )
-        model.fit(x, y, epochs=1, verbose=0)
-    assert getattr(model, "optimizer", None) is None  # never compiled, never trained
-
-
-def test_keras_sparse_categorical_ignore_class_divides_by_the_kept_count(rng):
-    """Keras 3 masks the ignored elements and its sum_over_batch_size divides by the rest."""
-    z = rng.normal(size=(2, 5, 3))
-    y = rng.integers(0, 3, size=(2, 5))
-    y[0, :3] = 255
-    native = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=255)
-    ours = ctf.softmax_cross_entropy(z, y, ignore_index=255)
-    kept = float(reference.softmax_cross_entropy(z, y, ignore_index=255, reduction="sum")) / 7
-    assert float(native(y, z)) == pytest.approx(float(ours), rel=1e-6)
-    assert float(ours) == pytest.approx(kept, rel=1e-12)
-    loss = ctf.SoftmaxCrossEntropy(ignore_index=255)
-    assert float(loss(y, z)) == pytest.approx(float(native(y, z)), rel=1e-6)
 
 
 @pytest.mark.parametrize("eps", [0.1, 0.3, 1.0])
