@@ -332,14 +332,20 @@ def _sample_weight(sample_weight, target, like, validate, name="sample_weight", 
     return tf.broadcast_to(w, tf.shape(target))
 
 
-def _one_hot(labels, n_classes):
-    """Boolean one-hot mask of shape ``labels.shape + (n_classes,)``."""
-    return tf.equal(labels[..., tf.newaxis], tf.range(n_classes, dtype=labels.dtype))
+def _nll(logits, labels, n_classes):
+    """``-log softmax(logits)[label]`` from TensorFlow's fused kernel, and the mask of labels in
+    ``[0, n_classes)``: an out-of-range label (possible with ``validate=False``) gives 0 rather
+    than the kernel's error (CPU) or NaN (GPU)."""
+    inside = (labels >= 0) & (labels < n_classes)
+    safe = tf.where(inside, labels, tf.zeros_like(labels))
+    loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=safe, logits=logits)
+    return tf.where(inside, loss, tf.zeros_like(loss)), safe, inside
 
 
-def _pick(one_hot, values):
-    """``values[..., label]`` for every element; an out-of-range label picks 0."""
-    return tf.reduce_sum(tf.where(one_hot, values, tf.zeros_like(values)), axis=-1)
+def _lookup(table, labels, inside):
+    """``table[label]`` for every element, 0 where the label is out of range."""
+    picked = tf.gather(table, labels)
+    return tf.where(inside, picked, tf.zeros_like(picked))
 
 
 def _multiply(a, b):
@@ -440,9 +446,10 @@ def softmax_cross_entropy(
     An element whose label is ``ignore_index`` has loss 0 and counts in no sum: ``"mean"``
     divides by the number of the other elements (as ``keras.losses.
     SparseCategoricalCrossentropy(ignore_class=)`` does), ``"weighted_mean"`` by the sum of their
-    weights. ``tf.nn.log_softmax`` shifts the logits by their maximum, so the loss and its
-    gradient stay finite for any finite logits. Half-precision logits are computed in float32
-    and the result is returned in their dtype.
+    weights. :math:`-\log p_{i,y_i}` comes from TensorFlow's fused
+    ``tf.nn.sparse_softmax_cross_entropy_with_logits``, which shifts the logits by their
+    maximum, so the loss and its gradient stay finite for any finite logits. Half-precision
+    logits are computed in float32 and the result is returned in their dtype.
 
     Args:
       logits: ``[..., num_classes]`` floating tensor (the class axis last, as in Keras).
@@ -482,15 +489,14 @@ def softmax_cross_entropy(
     given, logits = _check_logits(logits)
     labels, keep = _check_labels(labels, logits, validate, ignore_index, reduction)
     n_classes = _num_classes(logits)
-    one_hot = _one_hot(labels, n_classes)
-    log_p = tf.nn.log_softmax(logits)
-    loss = -_pick(one_hot, log_p)
+    loss, safe, inside = _nll(logits, labels, n_classes)
     table = weight = None
     if class_weight is not None:
         table = _class_weight_table(class_weight, n_classes, logits, validate)
-        weight = _pick(one_hot, table)
+        weight = _lookup(table, safe, inside)
     applied = False
     if eps > 0:
+        log_p = tf.nn.log_softmax(logits)
         if smoothing_weight == "per_class" and table is not None:
             uniform = -tf.reduce_sum(log_p * table, axis=-1) / n_classes
             loss = (1 - eps) * weight * loss + eps * uniform
@@ -693,7 +699,8 @@ def focal_loss(
         \ell_i = -\alpha_{y_i}\,(1 - p_{i,y_i})^{\gamma}\,\log p_{i,y_i}, \qquad
         p_i = \operatorname{softmax}(z_i)
 
-    :math:`1 - p` is computed as ``-expm1(log p)`` and clamped below at the dtype's smallest
+    :math:`\log p` comes from TensorFlow's fused cross-entropy kernel and
+    :math:`1 - p` is computed as ``-expm1(log p)``, clamped below at the dtype's smallest
     normal number, so the gradient stays finite where :math:`p` rounds to 1, even for
     :math:`\gamma < 1`. A scalar ``alpha`` multiplies every class alike, as in
     ``keras.losses.CategoricalFocalCrossentropy``; a ``[num_classes]`` vector is looked up by
@@ -730,14 +737,13 @@ def focal_loss(
     given, logits = _check_logits(logits)
     labels, keep = _check_labels(labels, logits, validate, ignore_index, reduction)
     n_classes = _num_classes(logits)
-    one_hot = _one_hot(labels, n_classes)
-    log_p = _pick(one_hot, tf.nn.log_softmax(logits))
-    loss = -_modulating_factor(-tf.math.expm1(log_p), gamma) * log_p
+    nll, safe, inside = _nll(logits, labels, n_classes)
+    loss = _modulating_factor(-tf.math.expm1(-nll), gamma) * nll
     weight = None
     if alpha is not None:
         if _is_per_class(alpha):
             table = _class_weight_table(alpha, n_classes, logits, validate, "alpha")
-            weight = _pick(one_hot, table)
+            weight = _lookup(table, safe, inside)
         else:
             alpha = check_number("alpha", _scalar(alpha), low=0.0)
             weight = tf.fill(tf.shape(loss), tf.constant(alpha, loss.dtype))
@@ -765,10 +771,12 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
         \ell_i = \alpha_{t,i}\,(1 - p_{t,i})^{\gamma}\,\mathrm{BCE}(z_i, t_i), \quad
         p_{t} = p\,t + (1 - p)(1 - t), \quad \alpha_t = \alpha\,t + (1 - \alpha)(1 - t)
 
-    with :math:`p = \sigma(z)`; :math:`1 - p_t` is computed from ``softplus`` so it never
-    subtracts two numbers close to 1. ``alpha`` weighs the positives and ``1 - alpha`` the
-    negatives; ``alpha=None`` weighs neither. :math:`\alpha_t` is the element's weight for
-    ``reduction="weighted_mean"``.
+    with :math:`p = \sigma(z)`; :math:`1 - p_t` is :math:`t\,\sigma(-z) + (1 - t)\,\sigma(z)`,
+    so it never subtracts two numbers close to 1. ``alpha`` weighs the positives and
+    ``1 - alpha`` the negatives; ``alpha=None`` weighs neither. :math:`\alpha_t` is the element's
+    weight for ``reduction="weighted_mean"``. The gradient with respect to the logits is written
+    out (a ``tf.custom_gradient`` that keeps only the logits and targets for the backward pass);
+    no gradient flows to ``targets``.
 
     Args:
       logits: floating tensor of any shape.
@@ -793,13 +801,50 @@ def sigmoid_focal_loss(logits, targets, *, alpha=0.25, gamma=2.0, reduction="mea
     given = _floating("logits", logits)
     logits = _working(given)
     targets = _check_targets(targets, logits, validate)
-    softplus_neg, softplus_pos = tf.nn.softplus(-logits), tf.nn.softplus(logits)
-    bce = targets * softplus_neg + (1 - targets) * softplus_pos
-    # 1 - p_t = t (1 - p) + (1 - t) p, with p = exp(-softplus(-z)) and 1 - p = exp(-softplus(z)).
-    one_minus_p_t = targets * tf.exp(-softplus_pos) + (1 - targets) * tf.exp(-softplus_neg)
-    loss = _modulating_factor(one_minus_p_t, gamma) * bce
+    loss = _sigmoid_focal_terms(logits, tf.stop_gradient(targets), gamma)
     weight = None if alpha is None else alpha * targets + (1 - alpha) * (1 - targets)
     return _restore(_reduce(loss, weight, reduction, validate, "alpha"), given)
+
+
+def _sigmoid_focal_terms(z, t, gamma):
+    r"""The unweighted terms :math:`(1 - p_t)^\gamma\,\mathrm{BCE}(z, t)`, with a hand-written
+    gradient that keeps only ``z`` and ``t`` for the backward pass (automatic differentiation
+    of the formula keeps a dozen temporaries of the logits' size).
+
+    With :math:`\sigma = \sigma(z)`, :math:`\bar\sigma = \sigma(-z)`,
+    :math:`q = 1 - p_t = t\bar\sigma + (1 - t)\sigma`:
+    :math:`\partial\mathrm{BCE}/\partial z = \sigma - t`,
+    :math:`\partial q/\partial z = (1 - 2t)\,\sigma\bar\sigma`, and
+    :math:`\partial\ell/\partial z = \gamma q^{\gamma - 1}\,\partial q/\partial z\,\mathrm{BCE}
+    + q^\gamma (\sigma - t)`, with :math:`q` clamped below at the smallest normal number as
+    in :func:`_modulating_factor` (no gradient through the clamp). No gradient flows to ``t``.
+    """
+    tiny = ml_dtypes.finfo(z.dtype.as_numpy_dtype).smallest_normal
+
+    def parts(z):
+        sigma, sigma_neg = tf.math.sigmoid(z), tf.math.sigmoid(-z)
+        bce = t * tf.nn.softplus(-z) + (1 - t) * tf.nn.softplus(z)
+        q = t * sigma_neg + (1 - t) * sigma
+        return sigma, sigma_neg, bce, q, q > tiny
+
+    @tf.custom_gradient
+    def terms(z):
+        _, _, bce, q, above = parts(z)
+        safe = tf.where(above, q, tf.fill(tf.shape(q), tf.constant(tiny, q.dtype)))
+
+        def backward(upstream):
+            sigma, sigma_neg, bce, q, above = parts(z)  # recomputed, not kept
+            safe = tf.where(above, q, tf.fill(tf.shape(q), tf.constant(tiny, q.dtype)))
+            focus = tf.where(
+                above,
+                gamma * safe ** (gamma - 1) * (1 - 2 * t) * sigma * sigma_neg,
+                tf.zeros_like(q),
+            )
+            return upstream * (focus * bce + safe**gamma * (sigma - t))
+
+        return safe**gamma * bce, backward
+
+    return terms(z)
 
 
 # ----------------------------------------------------------------------------- regression
@@ -1083,11 +1128,10 @@ def cost_sensitive_cross_entropy(
         )
     if validate:
         _check_weights("cost_matrix", cost)
-    one_hot = _one_hot(labels, n_classes)
-    loss = -_pick(one_hot, tf.nn.log_softmax(logits))
-    # Column argmax(z) of the cost matrix for every element, then its entry at the true class.
-    costs_of_prediction = tf.gather(tf.transpose(cost), tf.argmax(logits, axis=-1))
-    weight = _pick(one_hot, costs_of_prediction)
+    loss, safe, inside = _nll(logits, labels, n_classes)
+    # The entry C[label, argmax(z)] of the flattened cost matrix, for every element.
+    predicted = tf.cast(tf.argmax(logits, axis=-1), safe.dtype)
+    weight = _lookup(tf.reshape(cost, [-1]), safe * n_classes + predicted, inside)
     return _restore(_reduce(loss, weight, reduction, validate, "cost_matrix", keep=keep), given)
 
 
