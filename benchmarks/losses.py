@@ -1,4 +1,4 @@
-"""Time and peak memory of every loss of ``companion.torch`` and ``companion.tensorflow``.
+"""Time and peak memory of the losses of ``companion.torch``, ``.tensorflow`` and ``.keras``.
 
 Each loss is compared, in the same run, with two others on inputs of the same size (``--rows``
 rows of 10 classes, float32; forward + backward, ``validate=False``):
@@ -22,9 +22,20 @@ at once and, for TensorFlow, without oneDNN's pooling allocator (``TF_ENABLE_ONE
 those processes only); on a GPU, the framework's peak-allocation counter. Progress (one line
 per case) goes to stderr, the table to stdout.
 
-    python benchmarks/losses.py                       # 10**6 rows, CPU, both frameworks
+``companion.keras`` is measured on each Keras 3 backend (``--keras-backends``; rows
+``keras-tensorflow``, ``keras-jax``, ``keras-torch``), each in processes of its own since the
+backend is fixed when Keras is imported, against the same loss of Keras itself on that backend
+(the peer; the floor is ``keras.ops``' fused cross-entropy). The step is compiled where the
+backend has one: ``tf.function(jit_compile=True)`` of the loss and its gradient,
+``jax.jit(jax.value_and_grad(loss))``; on torch, eager autograd. Its timings run in a child
+process per backend, its memory as above, after a warm-up step at the measured size (so that
+compilation is not the loss's memory). Targets: time <= 1.05 and peak memory <= 1.20 times
+Keras' own.
+
+    python benchmarks/losses.py                       # 10**6 rows, CPU, every framework
     python benchmarks/losses.py --quick               # small sizes, a smoke test
     python benchmarks/losses.py --device cuda --framework torch --rows 10000000
+    python benchmarks/losses.py --framework keras --keras-backends jax,torch
 """
 
 from __future__ import annotations
@@ -37,10 +48,12 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 NUM_CLASSES = 10
-FRAMEWORKS = ("torch", "tensorflow")
+FRAMEWORKS = ("torch", "tensorflow", "keras")
+KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 LOSSES = (
     "softmax_cross_entropy",
     "logit_adjusted_cross_entropy",
@@ -51,6 +64,15 @@ LOSSES = (
     "dice_loss",
     "soft_precision_loss",
     "soft_f1_loss",
+    "huber_loss",
+)
+# The losses that Keras 3 has a loss of its own for (dice: the formula written in keras.ops).
+KERAS_LOSSES = (
+    "softmax_cross_entropy",
+    "focal_loss",
+    "sigmoid_cross_entropy",
+    "sigmoid_focal_loss",
+    "dice_loss",
     "huber_loss",
 )
 VARIANTS = ("floor", "peer", "ours")
@@ -67,8 +89,19 @@ TARGETS = {
 }
 
 
-def targets_of(loss):
+# companion.keras against Keras' own loss on the same backend.
+KERAS_TARGETS = (("time", "peer", 1.05), ("memory", "peer", 1.20))
+
+
+def targets_of(framework, loss):
+    if keras_backend(framework):
+        return KERAS_TARGETS
     return TARGETS.get(loss, (NO_SLOWER,))
+
+
+def keras_backend(framework):
+    """The Keras backend of a ``keras-<backend>`` row, else ``None``."""
+    return framework.removeprefix("keras-") if framework.startswith("keras-") else None
 
 
 # ----------------------------------------------------------------------------- PyTorch cases
@@ -405,11 +438,265 @@ def tensorflow_step(device):
     return step
 
 
+# ----------------------------------------------------------------------------- Keras 3 cases
+
+
+def keras_cases(rows):
+    """As the other cases, but each function takes ``(x, data)`` and each first input is that
+    pair: the batch's other tensors are arguments of the compiled step, not constants in it."""
+    import keras
+    import numpy as np
+    from keras import ops
+
+    from companion import keras as ours
+
+    rng = np.random.default_rng(0)
+    c = NUM_CLASSES
+    labels = rng.integers(0, c, rows).astype(np.int32)
+    class_weight = (rng.random(c) * 3 + 0.2).astype(np.float32)
+    alpha = [float(a) for a in class_weight]  # per-class alpha of the focal losses, a list
+    arrays = {
+        "logits": rng.standard_normal((rows, c), dtype=np.float32),
+        "labels": labels,
+        "one_hot": np.eye(c, dtype=np.float32)[labels],
+        "targets": (rng.random((rows, c)) < 0.2).astype(np.float32),
+        "probabilities": rng.random((rows, c), dtype=np.float32),
+        "prediction": rng.standard_normal((rows, c), dtype=np.float32) * 2,
+        "class_weight": class_weight,
+        "sample_weight": class_weight[labels],  # the class weights as Keras' own loss takes them
+    }
+    data = {key: ops.convert_to_tensor(value) for key, value in arrays.items()}
+
+    sparse = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    focal = keras.losses.CategoricalFocalCrossentropy(alpha=alpha, gamma=2.0, from_logits=True)
+    binary_focal = keras.losses.BinaryFocalCrossentropy(
+        apply_class_balancing=True, alpha=0.25, gamma=2.0, from_logits=True
+    )
+    binary = keras.losses.BinaryCrossentropy(from_logits=True)
+    huber = keras.losses.Huber(delta=1.0)
+
+    def fused_ce(x, d):
+        return ops.mean(ops.sparse_categorical_crossentropy(d["labels"], x, from_logits=True))
+
+    def fused_bce(x, d):
+        return ops.mean(ops.binary_crossentropy(d["targets"], x, from_logits=True))
+
+    ce = ("keras.ops.sparse_categorical_crossentropy, mean", fused_ce)
+    bce = ("keras.ops.binary_crossentropy, mean", fused_bce)
+
+    def written_dice(p, d):
+        t = d["targets"]
+        overlap = ops.sum(p * t, axis=1)
+        return ops.mean(1 - (2 * overlap + 1) / (ops.sum(p, axis=1) + ops.sum(t, axis=1) + 1))
+
+    def case(floor, peer, mine, first="logits"):
+        pair = (data[first], data)
+        return {
+            "floor": (*floor, (data["logits"], data)),
+            "peer": (*peer, pair),
+            "ours": ("", mine, pair),
+        }
+
+    return {
+        "softmax_cross_entropy": case(
+            ce,
+            (
+                "keras SparseCategoricalCrossentropy(sample_weight=class_weight[labels])",
+                lambda x, d: sparse(d["labels"], x, sample_weight=d["sample_weight"]),
+            ),
+            lambda x, d: ours.softmax_cross_entropy(
+                x, d["labels"], class_weight=d["class_weight"], validate=False
+            ),
+        ),
+        "focal_loss": case(
+            ce,
+            (
+                "keras CategoricalFocalCrossentropy(alpha=[...]), one-hot",
+                lambda x, d: focal(d["one_hot"], x),
+            ),
+            lambda x, d: ours.focal_loss(x, d["labels"], alpha=alpha, gamma=2.0, validate=False),
+        ),
+        "sigmoid_cross_entropy": case(
+            bce,
+            ("keras BinaryCrossentropy", lambda x, d: binary(d["targets"], x)),
+            lambda x, d: ours.sigmoid_cross_entropy(x, d["targets"], validate=False),
+        ),
+        "sigmoid_focal_loss": case(
+            bce,
+            (
+                "keras BinaryFocalCrossentropy(apply_class_balancing)",
+                lambda x, d: binary_focal(d["targets"], x),
+            ),
+            lambda x, d: ours.sigmoid_focal_loss(
+                x, d["targets"], alpha=0.25, gamma=2.0, validate=False
+            ),
+        ),
+        "dice_loss": case(
+            bce,
+            ("formula: 1 - (2 sum pt + 1) / (sum p + sum t + 1)", written_dice),
+            lambda p, d: ours.dice_loss(p, d["targets"], smooth=1.0, validate=False),
+            first="probabilities",
+        ),
+        "huber_loss": case(
+            bce,
+            ("keras Huber", lambda x, d: huber(d["logits"], x)),
+            lambda x, d: ours.huber_loss(x, d["logits"], delta=1.0, validate=False),
+            first="prediction",
+        ),
+    }
+
+
+def keras_step(backend, device_name):
+    """A step of loss and gradient w.r.t. ``x``, compiled where the backend has a compiler (once
+    per loss and shape, in the warm-up)."""
+    compiled = {}
+    cuda = device_name == "cuda"
+    if backend == "jax":
+        import jax
+
+        def step(loss, first, before=None):
+            x, data = first
+            if loss not in compiled:
+                compiled[loss] = jax.jit(jax.value_and_grad(loss))
+            jax.block_until_ready(first)
+            if before is not None:
+                before()
+            start = time.perf_counter()
+            jax.block_until_ready(compiled[loss](x, data))
+            return time.perf_counter() - start
+
+        return step
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        def compile_step(loss):
+            @tf.function(jit_compile=True)
+            def value_and_grad(x, data):
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    value = loss(x, data)
+                return value, tape.gradient(value, x)
+
+            return value_and_grad
+
+        def step(loss, first, before=None):
+            x, data = first
+            if loss not in compiled:
+                compiled[loss] = compile_step(loss)
+            if cuda:
+                tf.test.experimental.sync_devices()
+            if before is not None:
+                before()
+            start = time.perf_counter()
+            result = compiled[loss](x, data)
+            if cuda:
+                tf.test.experimental.sync_devices()
+            elapsed = time.perf_counter() - start
+            del result
+            return elapsed
+
+        return step
+    import torch
+
+    def step(loss, first, before=None):
+        x, data = first
+        x = x.detach().clone().requires_grad_(True)
+        if cuda:
+            torch.cuda.synchronize()
+        if before is not None:
+            before()
+        start = time.perf_counter()
+        loss(x, data).backward()
+        if cuda:
+            torch.cuda.synchronize()
+        return time.perf_counter() - start
+
+    return step
+
+
+KERAS_STEPS = {
+    "tensorflow": "tf.function(jit_compile=True) of loss and gradient",
+    "jax": "jax.jit(jax.value_and_grad(loss))",
+    "torch": "eager autograd (no compiled step)",
+}
+
+
+def keras_about(framework, device_name):
+    """A line on a ``keras-<backend>`` row's versions and step, without importing them."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    backend = keras_backend(framework)
+    try:
+        backend_version = version(backend)
+    except PackageNotFoundError:
+        backend_version = "(version unknown)"
+    where = "GPU" if device_name == "cuda" else "CPU"
+    return (
+        f"{framework}: keras {version('keras')} on {backend} {backend_version}, {where}, "
+        f"{KERAS_STEPS[backend]}, each backend in processes of its own"
+    )
+
+
+def keras_env(framework, device_name):
+    """The environment of a child process of a ``keras-<backend>`` row."""
+    env = dict(os.environ)
+    env["KERAS_BACKEND"] = keras_backend(framework)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if device_name == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""  # every backend on the CPU, none probing for a GPU
+        env["JAX_PLATFORMS"] = "cpu"
+    else:
+        # Up to three processes share the GPU: none may take most of its memory up front.
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+        env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
+    return env
+
+
+def keras_setup(framework, device_name):
+    backend = keras_backend(framework)
+    os.environ["KERAS_BACKEND"] = backend  # before Keras is imported
+    ours = importlib.import_module("companion.keras")
+    if ours.BACKEND != backend:
+        sys.exit(f"{framework}: Keras was already imported with the {ours.BACKEND} backend")
+    if device_name == "cuda":
+        if backend == "jax":
+            import jax
+
+            has_gpu = jax.default_backend() == "gpu"
+        elif backend == "tensorflow":
+            import tensorflow as tf
+
+            has_gpu = bool(tf.config.list_physical_devices("GPU"))
+        else:
+            import torch
+
+            has_gpu = torch.cuda.is_available()
+        if not has_gpu:
+            sys.exit(f"--device cuda: {backend} sees no GPU; run without it or without keras")
+    return keras_cases, keras_step(backend, device_name), keras_about(framework, device_name)
+
+
+def check_agreement(framework, built, losses, tolerance=1e-4):
+    """Ours and Keras' own compute the same number on each case of a Keras row (else the row
+    would compare different work)."""
+    from keras import ops
+
+    for loss in losses:
+        values = {}
+        for key in ("peer", "ours"):
+            _label, fn, (x, data) = built[loss][key]
+            values[key] = float(ops.convert_to_numpy(fn(x, data)))
+        if abs(values["ours"] - values["peer"]) > tolerance * max(abs(values["peer"]), 1e-12):
+            raise RuntimeError(f"{framework} {loss}: ours and Keras' differ, {values}")
+
+
 # ----------------------------------------------------------------------------- the two measures
 
 
 def setup(framework, device_name):
     """``(cases(rows), step(loss, first) -> seconds, a description of the device)``."""
+    if keras_backend(framework):
+        return keras_setup(framework, device_name)
     if framework == "torch":
         import torch
 
@@ -419,6 +706,7 @@ def setup(framework, device_name):
         where = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
         about = f"torch {torch.__version__} on {where} ({torch.get_num_threads()} threads)"
         return (lambda rows: torch_cases(rows, device)), torch_step(device), about
+    os.environ["KERAS_BACKEND"] = "tensorflow"  # its peers are Keras' losses
     importlib.import_module("companion.tensorflow")  # first: it keeps TF's start-up quiet
     import tensorflow as tf
 
@@ -455,15 +743,45 @@ def _status(field):
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
+def _settle(interval=0.02, steady=3, timeout=5.0):
+    """Wait until the resident set has stopped shrinking for ``steady`` intervals: JAX frees the
+    buffers of a step a moment after the step returns, on a thread of its own, and a peak
+    measured from before that would start from memory about to be freed."""
+    deadline = time.monotonic() + timeout
+    last, unchanged = _status("VmRSS"), 0
+    while unchanged < steady and time.monotonic() < deadline:
+        time.sleep(interval)
+        now = _status("VmRSS")
+        unchanged = unchanged + 1 if now >= last else 0
+        last = min(last, now)
+
+
 def peak_memory(framework, loss, variant, rows, device_name):
     """Bytes the step of one variant adds at its peak; run in a fresh process (``--child``)."""
     cases, step, _ = setup(framework, device_name)
-    _label, fn, first = cases(WARM_ROWS)[loss][variant]
-    step(fn, first)  # lazy initialisation (kernels, thread pools) is not the loss's memory
-    _label, fn, first = cases(rows)[loss][variant]
+    if keras_backend(framework):
+        # A compiled step is compiled for the shape it runs at: the warm-up is at the measured
+        # size, so that neither compilation nor lazy initialisation is the loss's memory.
+        _label, fn, first = cases(rows)[loss][variant]
+        step(fn, first)
+        if device_name == "cpu":
+            _settle()
+    else:
+        _label, fn, first = cases(WARM_ROWS)[loss][variant]
+        step(fn, first)  # lazy initialisation (kernels, thread pools) is not the loss's memory
+        _label, fn, first = cases(rows)[loss][variant]
     # The measured step starts from the leaf copy of the input (made before ``before``).
     start = {}
-    if device_name == "cuda" and framework == "torch":
+    if device_name == "cuda" and keras_backend(framework) == "jax":
+        import jax
+
+        def before():
+            # No reset of JAX's peak: the warm-up ran this very step, whose peak it is.
+            start["bytes"] = jax.devices()[0].memory_stats()["bytes_in_use"]
+
+        step(fn, first, before)
+        return jax.devices()[0].memory_stats()["peak_bytes_in_use"] - start["bytes"]
+    if device_name == "cuda" and framework in ("torch", "keras-torch"):
         import torch
 
         def before():
@@ -493,11 +811,11 @@ def peak_memory(framework, loss, variant, rows, device_name):
 
 def measure_memory(framework, loss, rows, device_name):
     """``{variant: peak bytes}``, each variant in a fresh Python process."""
-    env = dict(os.environ)
+    env = keras_env(framework, device_name) if keras_backend(framework) else dict(os.environ)
     # Fixed, so that glibc returns every freed block of 64 KiB or more to the system at once
     # and the resident set follows the live tensors (its default threshold adapts).
     env["MALLOC_MMAP_THRESHOLD_"] = str(64 * 1024)
-    if framework == "tensorflow":
+    if framework in ("tensorflow", "keras-tensorflow"):
         # oneDNN's allocator keeps freed blocks in a pool of its own, which would hide a step's
         # allocations from the resident set; without it TensorFlow allocates through malloc.
         env["TF_ENABLE_ONEDNN_OPTS"] = "0"
@@ -512,11 +830,55 @@ def measure_memory(framework, loss, rows, device_name):
     return peaks
 
 
+def time_cases(built, step, losses, repeats, warmup):
+    """For each loss, ``(loss, our seconds, time ratios, floor's label, peer's label)``."""
+    for loss in losses:
+        variants = built[loss]
+        seconds, ratio = time_case(variants, step, repeats, warmup)
+        yield loss, seconds, ratio, variants["floor"][0], variants["peer"][0]
+
+
+RESULT = "result "  # the prefix of a timing child's lines on stdout
+
+
+def time_in_child(framework, rows, losses, repeats, warmup, device_name):
+    """:func:`time_cases` of a ``keras-<backend>`` row, run in a child process (Keras' backend
+    is fixed by the first import); yields each loss's result as it comes."""
+    command = [sys.executable, os.path.abspath(__file__), "--child-time", framework]
+    command += [str(rows), ",".join(losses), str(repeats), str(warmup), device_name]
+    with (
+        tempfile.TemporaryFile("w+") as errors,
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env=keras_env(framework, device_name),
+        ) as child,
+    ):
+        for line in child.stdout:
+            if line.startswith(RESULT):
+                yield tuple(json.loads(line.removeprefix(RESULT)))
+        child.wait()
+        if child.returncode != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{framework} timings: {errors.read().strip()[-2000:]}")
+
+
+def child_time(framework, rows, losses, repeats, warmup, device_name):
+    """The body of ``--child-time``: one JSON line per loss on stdout."""
+    make, step, _about = setup(framework, device_name)
+    built = make(rows)
+    check_agreement(framework, built, losses)
+    for result in time_cases(built, step, losses, repeats, warmup):
+        print(RESULT + json.dumps(result), flush=True)
+
+
 # ----------------------------------------------------------------------------- the table
 
 
 COLUMNS = (
-    ("framework", "<10"),
+    ("framework", "<16"),
     ("loss", "<28"),
     ("ms", ">7"),
     ("t/floor", ">7"),
@@ -529,10 +891,10 @@ COLUMNS = (
 )
 
 
-def verdicts(loss, ratios):
+def verdicts(framework, loss, ratios):
     """``(text of the targets, "yes" or "NO")``; ``ratios`` maps "time"/"memory" to dicts."""
     parts, passed = [], True
-    for measure, against, limit in targets_of(loss):
+    for measure, against, limit in targets_of(framework, loss):
         value = ratios[measure][against]
         short = "t" if measure == "time" else "m"
         if value is None:
@@ -549,7 +911,7 @@ def ratio_text(value):
 
 
 def row(framework, loss, ms, time_ratio, mib, memory_ratio):
-    targets, passed = verdicts(loss, {"time": time_ratio, "memory": memory_ratio})
+    targets, passed = verdicts(framework, loss, {"time": time_ratio, "memory": memory_ratio})
     values = (
         framework,
         loss,
@@ -577,12 +939,18 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, help="CPU threads of PyTorch (default: its own)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--framework", choices=(*FRAMEWORKS, "all"), default="all")
+    parser.add_argument(
+        "--keras-backends",
+        help=f"comma-separated Keras backends of --framework keras (default: "
+        f"{','.join(KERAS_BACKENDS)})",
+    )
     parser.add_argument("--losses", help="comma-separated subset of the losses (default: all)")
     parser.add_argument("--no-memory", action="store_true", help="time only")
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--child-time", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.threads:
-        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the memory processes too
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the child processes too
         import torch
 
         torch.set_num_threads(args.threads)
@@ -591,18 +959,45 @@ def main(argv=None):
         peak = peak_memory(framework, loss, variant, int(rows), device_name)
         print(json.dumps({"peak": peak}))
         return
+    if args.child_time:
+        framework, rows, losses, repeats, warmup, device_name = args.child_time
+        child_time(framework, int(rows), losses.split(","), int(repeats), int(warmup), device_name)
+        return
     rows = args.rows or (QUICK_ROWS if args.quick else 10**6)
     repeats = args.repeats or (3 if args.quick else 5)
     warmup = 1
-    frameworks = FRAMEWORKS if args.framework == "all" else (args.framework,)
+    backends = KERAS_BACKENDS
+    if args.keras_backends:
+        backends = tuple(name.strip() for name in args.keras_backends.split(","))
+        unknown = sorted(set(backends) - set(KERAS_BACKENDS))
+        if unknown:
+            parser.error(
+                f"--keras-backends: unknown {', '.join(unknown)}; "
+                f"known: {', '.join(KERAS_BACKENDS)}"
+            )
     losses = LOSSES
     if args.losses:
         losses = tuple(name.strip() for name in args.losses.split(","))
         unknown = sorted(set(losses) - set(LOSSES))
         if unknown:
             parser.error(f"--losses: unknown {', '.join(unknown)}; known: {', '.join(LOSSES)}")
+    frameworks = []
+    for framework in FRAMEWORKS if args.framework == "all" else (args.framework,):
+        if framework != "keras":
+            frameworks.append(framework)
+        elif any(loss in KERAS_LOSSES for loss in losses):
+            frameworks += [f"keras-{backend}" for backend in backends]
+    losses_of = {
+        framework: tuple(
+            loss for loss in losses if not keras_backend(framework) or loss in KERAS_LOSSES
+        )
+        for framework in frameworks
+    }
     cases = {}
     for framework in frameworks:
+        if keras_backend(framework):  # set up in its child processes
+            print(keras_about(framework, args.device))
+            continue
         make, step, about = setup(framework, args.device)
         cases[framework] = (make, step)
         print(about)
@@ -611,8 +1006,18 @@ def main(argv=None):
         f"time: median of {repeats} rounds after {warmup} warm-up, paired ratios; "
         "memory: peak of one step, each in a fresh process"
     )
-    if "tensorflow" in frameworks and args.device == "cpu" and not args.no_memory:
-        print("tensorflow memory measured with TF_ENABLE_ONEDNN_OPTS=0 (its pool hides peaks)")
+    if args.device == "cpu" and not args.no_memory:
+        with_tf = [f for f in frameworks if f in ("tensorflow", "keras-tensorflow")]
+        if with_tf:
+            print(
+                f"{' and '.join(with_tf)} memory measured with TF_ENABLE_ONEDNN_OPTS=0 "
+                "(its pool hides peaks)"
+            )
+    if any(keras_backend(framework) for framework in frameworks):
+        print(
+            "keras rows: companion.keras (reduction='mean') against Keras' own loss on the "
+            "same backend (its default reduction); the floor is keras.ops' cross-entropy"
+        )
     print("t/ = time ratio, m/ = peak-memory ratio, ours over the native floor or the peer")
     # Memory first, in child processes three at a time (the peaks do not depend on the CPUs
     # free), so that they never run beside the timings.
@@ -622,7 +1027,7 @@ def main(argv=None):
             futures = {
                 pool.submit(measure_memory, framework, loss, rows, args.device): (framework, loss)
                 for framework in frameworks
-                for loss in losses
+                for loss in losses_of[framework]
             }
             for future in concurrent.futures.as_completed(futures):
                 framework, loss = futures[future]
@@ -636,11 +1041,14 @@ def main(argv=None):
                 )
     lines, peers, failed = [], [], []
     for framework in frameworks:
-        make, step = cases[framework]
-        built = make(rows)
-        for loss in losses:
-            variants = built[loss]
-            ms, time_ratio = time_case(variants, step, repeats, warmup)
+        if keras_backend(framework):
+            results = time_in_child(
+                framework, rows, losses_of[framework], repeats, warmup, args.device
+            )
+        else:
+            make, step = cases[framework]
+            results = time_cases(make(rows), step, losses_of[framework], repeats, warmup)
+        for loss, seconds, time_ratio, floor, peer in results:
             peaks = memory.get((framework, loss))
             memory_ratio, mib = {"floor": None, "peer": None}, None
             if peaks is not None:
@@ -649,15 +1057,13 @@ def main(argv=None):
                 for key in ("floor", "peer"):
                     if min(peaks[key], peaks["ours"]) >= RESOLUTION:
                         memory_ratio[key] = peaks["ours"] / peaks[key]
-            line = row(framework, loss, ms * 1e3, time_ratio, mib, memory_ratio)
+            line = row(framework, loss, seconds * 1e3, time_ratio, mib, memory_ratio)
             print(f"done   {line}", file=sys.stderr, flush=True)
             lines.append(line)
             if line.rstrip().endswith("NO"):
                 failed.append(f"{framework} {loss}")
-            peers.append(
-                f"  {framework} {loss}: floor {variants['floor'][0]}; peer {variants['peer'][0]}"
-            )
-        del built
+            peers.append(f"  {framework} {loss}: floor {floor}; peer {peer}")
+        del results
     print(header())
     for line in lines:
         print(line)
